@@ -14,6 +14,8 @@ import sys
 from station import __version__
 from station.errors import UserError
 
+_OWN_PACKAGES = {"station", "drivers", "calibration", "analysis", "data"}
+
 # name -> (module, one-line help). Order is the order of `station --help`.
 COMMANDS = {
     "demo": ("demo", "run a whole simulated session (virtual athlete, camera and plate) and show its results"),
@@ -42,12 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         try:
             module = importlib.import_module(f"station.commands.{module_name}")
+            module.add_arguments(p)
         except ModuleNotFoundError as exc:
-            if exc.name != f"station.commands.{module_name}":
+            # A part of the station that this version does not have yet; third-party modules
+            # missing means a broken install and must not be hidden.
+            if not (exc.name or "").split(".")[0] in _OWN_PACKAGES:
                 raise
             p.set_defaults(_unavailable=name)
             continue
-        module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
 
@@ -66,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"station {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in _OWN_PACKAGES:
+            raise
+        print(f"station {args.command}: not available yet in this version ({exc.name} is missing)",
+              file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print(f"station {args.command}: interrupted", file=sys.stderr)
         return 130
