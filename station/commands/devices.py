@@ -9,7 +9,8 @@ def add_arguments(parser):
 
 
 def _collect() -> list[dict]:
-    from drivers import camera, force_plate
+    import drivers.camera as camera
+    import drivers.force_plate as force_plate
     found = []
     found += camera.list_cameras()
     found += force_plate.list_plates()
