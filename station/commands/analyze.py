@@ -1,0 +1,172 @@
+"""`station analyze TRIAL... [--json] [--kind K] [settings]`: force events and metrics of each
+trial, printed as a table (or JSON) and written into the trial under /results/force (raw data
+untouched). Settings are the fields of analysis.force.settings.ForceSettings."""
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import numpy as np
+
+from station.errors import UserError
+
+# = analysis.force.classify.KINDS (a test checks it), spelled out so `station --help` needs no scipy
+KINDS = ("cmj", "sj", "drop_jump", "landing", "squats", "quiet")
+
+
+def add_arguments(parser):
+    parser.add_argument("trials", nargs="+", metavar="TRIAL", help="trial file(s) (.h5)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--kind", choices=KINDS, default=None,
+                        help="analyse as this kind instead of the detected one")
+    parser.add_argument("--no-write", action="store_true", help="do not write results into the trial")
+    parser.add_argument("--preset", choices=("station", "jumpmetrics"), default="station",
+                        help="starting settings: ours, or JumpMetrics' weighing window and "
+                             "26.64 Hz low-pass (events stay on raw force)")
+    parser.add_argument("--lowpass", type=float, metavar="HZ", default=None,
+                        help="low-pass for peaks/RFD (0 = raw force)")
+    parser.add_argument("--threshold", type=float, metavar="N", default=None,
+                        help="contact threshold for takeoff/landing on raw force")
+    parser.add_argument("--quiet-window", type=float, metavar="S", default=None,
+                        help="length of the body-weight window")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="any other force setting, e.g. --set onset_sd_factor=8")
+
+
+def build_settings(args):
+    from analysis.force.settings import ForceSettings
+    s = ForceSettings.jumpmetrics() if args.preset == "jumpmetrics" else ForceSettings()
+    d = s.to_dict()
+    if args.lowpass is not None:
+        d["lowpass_hz"] = None if args.lowpass <= 0 else args.lowpass
+    if args.threshold is not None:
+        d["contact_threshold_n"] = args.threshold
+    if args.quiet_window is not None:
+        d["quiet_window_s"] = args.quiet_window
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in d:
+            raise UserError(f"--set {item!r}: use NAME=VALUE with NAME one of {', '.join(d)}")
+        old = d[name]
+        try:
+            if value.strip().lower() in ("none", ""):
+                d[name] = None
+            elif isinstance(old, str):
+                d[name] = value.strip()
+            elif isinstance(old, int) and not isinstance(old, bool):
+                d[name] = int(value)
+            else:
+                d[name] = float(value)
+        except ValueError:
+            raise UserError(f"--set {item!r}: {value!r} is not a number") from None
+    return ForceSettings.from_dict(d)
+
+
+def analyze_trial(path: str, settings, kind: str | None, write: bool) -> dict:
+    from analysis.force import ForceAnalysisError, analyze_force
+    from analysis.force.trial_force import TrialForceError, force_from_trial
+    from data.trial import TrialError, open_trial, write_results
+
+    try:
+        with open_trial(path) as t:
+            force = force_from_trial(t)
+            expected = t.metadata.get("trial_kind", "")
+    except (TrialError, TrialForceError) as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc})") from None
+    try:
+        res = analyze_force(force.fz_n, force.rate_hz, settings, kind=kind, cop=force.cop_plate_m)
+    except ForceAnalysisError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    out = res.to_dict()
+    out = {"trial": str(path), **out, "trial_kind_metadata": expected, "streams": force.streams}
+    if expected in KINDS and kind is None and expected != res.kind_detected:
+        out["warnings"].append(f"the trial says {expected!r} but the force looks like "
+                               f"{res.kind_detected!r} (use --kind to override)")
+    if write:
+        try:
+            write_results(path, "force", arrays=_rep_arrays(out["reps"]),
+                          attrs={k: v for k, v in out.items() if k not in ("settings", "trial")},
+                          settings=out["settings"])
+        except TrialError as exc:
+            raise UserError(str(exc)) from None
+    return out
+
+
+def _rep_arrays(reps: list[dict]) -> dict:
+    """One float array per numeric rep key (NaN where a rep has no value)."""
+    keys = []
+    for r in reps:
+        for k, v in r.items():
+            if k not in keys and (isinstance(v, (int, float)) and not isinstance(v, bool)):
+                keys.append(k)
+    if not reps:
+        return {}
+    return {"reps": {k: np.array([_num(r.get(k)) for r in reps], dtype=float) for k in keys}}
+
+
+def _num(v):
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+
+
+_JUMP_COLUMNS = [("rep", "rep", "{:d}"), ("kind", "kind", "{}"), ("flight s", "flight_time_s", "{:.3f}"),
+                 ("h flight m", "jump_height_flight_time_m", "{:.3f}"),
+                 ("h impulse m", "jump_height_impulse_m", "{:.3f}"),
+                 ("v takeoff m/s", "takeoff_velocity_m_s", "{:.2f}"),
+                 ("contact s", "contact_time_s", "{:.3f}"), ("RSI", "rsi", "{:.2f}"),
+                 ("RSImod", "rsi_modified", "{:.2f}"), ("peak F N", "peak_force_n", "{:.0f}"),
+                 ("depth m", "countermovement_depth_m", "{:.3f}"),
+                 ("land peak xBW", "peak_landing_force_bw", "{:.2f}"),
+                 ("load rate BW/s", "loading_rate_bw_s", "{:.1f}"),
+                 ("TTS s", "time_to_stabilization_s", "{:.2f}")]
+_SQUAT_COLUMNS = [("rep", "rep", "{:d}"), ("start s", "start_s", "{:.2f}"), ("bottom s", "bottom_s", "{:.2f}"),
+                  ("end s", "end_s", "{:.2f}"), ("duration s", "duration_s", "{:.2f}"),
+                  ("depth m", "countermovement_depth_m", "{:.3f}"), ("peak F N", "peak_force_n", "{:.0f}"),
+                  ("min F N", "min_force_n", "{:.0f}")]
+_LANDING_COLUMNS = [("rep", "rep", "{:d}"), ("landing s", "landing_s", "{:.3f}"),
+                    ("peak N", "peak_landing_force_n", "{:.0f}"), ("peak xBW", "peak_landing_force_bw", "{:.2f}"),
+                    ("t peak s", "time_to_peak_landing_force_s", "{:.3f}"),
+                    ("load rate BW/s", "loading_rate_bw_s", "{:.1f}"), ("TTS s", "time_to_stabilization_s", "{:.2f}")]
+
+
+def format_table(out: dict) -> str:
+    lines = [f"{out['trial']}: {out['kind']}"
+             + (f" (detected {out['kind_detected']})" if out['kind'] != out['kind_detected'] else "")
+             + f", body weight {out['body_weight_n']:.1f} N ({out['body_mass_kg']:.1f} kg) from "
+             f"{out['quiet_window_s'][0]:.2f}-{out['quiet_window_s'][1]:.2f} s, "
+             f"{len(out['reps'])} rep(s)"]
+    if out["reps"]:
+        kind0 = out["reps"][0].get("kind")
+        cols = (_SQUAT_COLUMNS if kind0 == "squat" else
+                _LANDING_COLUMNS if kind0 == "landing" else _JUMP_COLUMNS)
+        cells = [[h for h, _, _ in cols]]
+        for r in out["reps"]:
+            row = []
+            for _, key, fmt in cols:
+                v = r.get(key)
+                row.append("-" if v is None else fmt.format(v))
+            cells.append(row)
+        widths = [max(len(c[i]) for c in cells) for i in range(len(cols))]
+        for c in cells:
+            lines.append("  " + "  ".join(s.rjust(w) for s, w in zip(c, widths)))
+        if kind0 not in ("squat", "landing"):
+            lines.append("  (h flight: g t^2/8 from the flight time on raw force; "
+                         "h impulse: v^2/2g from the impulse from onset to takeoff)")
+    for w in out.get("warnings", []):
+        lines.append(f"  warning: {w}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    settings = build_settings(args)
+    results = [analyze_trial(p, settings, args.kind, not args.no_write) for p in args.trials]
+    if args.json:
+        payload = results[0] if len(results) == 1 else results
+        json.dump(payload, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print("\n\n".join(format_table(r) for r in results))
+    return 0
