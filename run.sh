@@ -9,9 +9,10 @@ VENV=.venv
 STAMP="$VENV/.installed-$(sha1sum pyproject.toml | cut -c1-12)"
 
 install_system_packages() {
-  # pyrealsense2 and open3d load libusb-1.0 at import time.
+  # pyrealsense2 and open3d load libusb-1.0 at import time;
   local missing=()
-  for pkg in libusb-1.0-0; do
+  # chromium: the headless browser that checks the HTML reports render (tests).
+  for pkg in libusb-1.0-0 chromium; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then
