@@ -1,3 +1,4 @@
-"""Physical constants used across the station."""
+"""Physical constants shared by the whole station (define them nowhere else)."""
 
-G = 9.81  # m/s^2, standard gravity as used by STATION.md and JumpMetrics
+G = 9.81
+"""Standard gravity used by every force/jump computation, m/s^2 (STATION.md: g = 9.81)."""

@@ -1,0 +1,178 @@
+"""Kinematic definitions shared by the simulator's ground truth and by the analysis.
+
+Every function takes joint centres `joints_lab` of shape (..., J, 3) in the lab frame (J in the
+order of analysis.joints.JOINT_NAMES, metres; a leading time axis is optional) and returns an
+array of shape (...) in radians or metres. Degrees only at the edges (call np.degrees there).
+
+Planes come from the athlete's own heading, never from the lab axes, so an athlete turned on the
+plate is measured the same way:
+    right   = (right_hip - left_hip) projected on the horizontal plane, normalised
+    up      = lab +z
+    forward = up x right
+    frontal plane  = span(right, up)      sagittal plane = span(forward, up)
+In the reference set-up (athlete facing lab +y) right = +x, forward = +y.
+
+Sources of the definitions: STATION.md (dorsiflexion = shank/foot angle relative to the static
+trial; shank inclination as in the weight-bearing lunge test; FPPA positive when the knee falls
+medially, Herrington & Munro 2010; knee-to-ankle separation ratio); 3D knee abduction after the
+joint coordinate system of Grood & Suntay (1983).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.joints import JOINT_INDEX
+
+_SIDE_SIGN = {"left": -1.0, "right": 1.0}   # +1 where the athlete's right axis points laterally
+
+
+def _j(joints_lab: np.ndarray, name: str) -> np.ndarray:
+    return np.asarray(joints_lab, dtype=float)[..., JOINT_INDEX[name], :]
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def _angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Unsigned angle (rad) between vectors a and b (..., 3), robust near 0 and pi."""
+    cross = np.linalg.norm(np.cross(a, b), axis=-1)
+    dot = np.sum(a * b, axis=-1)
+    return np.arctan2(cross, dot)
+
+
+def body_axes(joints_lab: np.ndarray):
+    """(right, forward, up) unit vectors (..., 3) each, lab frame, from the athlete's heading
+    (pelvis left->right vector projected on the horizontal plane)."""
+    pelvis = _j(joints_lab, "right_hip") - _j(joints_lab, "left_hip")
+    right = pelvis.copy()
+    right[..., 2] = 0.0
+    right = _unit(right)
+    up = np.zeros_like(right)
+    up[..., 2] = 1.0
+    forward = np.cross(up, right)
+    return right, forward, up
+
+
+def _sagittal_angle_from_up(v: np.ndarray, forward: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Angle of vector v from vertical in the sagittal plane, positive when v leans forward."""
+    return np.arctan2(np.sum(v * forward, axis=-1), np.sum(v * up, axis=-1))
+
+
+def knee_flexion(joints_lab: np.ndarray, side: str) -> np.ndarray:
+    """Knee flexion (rad): 3D angle between thigh (hip->knee) and shank (knee->ankle); 0 with a
+    straight leg, pi/2 with the shank at right angles to the thigh."""
+    hip, knee, ankle = (_j(joints_lab, f"{side}_{n}") for n in ("hip", "knee", "ankle"))
+    return _angle_between(knee - hip, ankle - knee)
+
+
+def ankle_shank_foot_angle(joints_lab: np.ndarray, side: str) -> np.ndarray:
+    """Raw 3D angle (rad) between the shank (knee->ankle) and the foot (heel->toe). About pi/2
+    standing; grows as the shank tilts forward over the foot. The static trial's mean of this is
+    the neutral value passed to ankle_dorsiflexion."""
+    knee, ankle = _j(joints_lab, f"{side}_knee"), _j(joints_lab, f"{side}_ankle")
+    heel, toe = _j(joints_lab, f"{side}_heel"), _j(joints_lab, f"{side}_toe")
+    return _angle_between(ankle - knee, toe - heel)
+
+
+def ankle_dorsiflexion(joints_lab: np.ndarray, side: str, static_angle_rad: float) -> np.ndarray:
+    """Ankle dorsiflexion (rad) relative to neutral: ankle_shank_foot_angle minus its value in the
+    static standing trial (`static_angle_rad`). Positive = dorsiflexion (knee moves forward over
+    the foot), negative = plantarflexion (heel rise with the shank upright)."""
+    return ankle_shank_foot_angle(joints_lab, side) - static_angle_rad
+
+
+def shank_inclination(joints_lab: np.ndarray, side: str) -> np.ndarray:
+    """Shank (ankle->knee) inclination from vertical in the athlete's sagittal plane (rad),
+    positive when the knee is ahead of the ankle (what the weight-bearing lunge test measures)."""
+    right, forward, up = body_axes(joints_lab)
+    shank = _j(joints_lab, f"{side}_knee") - _j(joints_lab, f"{side}_ankle")
+    return _sagittal_angle_from_up(shank, forward, up)
+
+
+def _frontal_2d(v: np.ndarray, right: np.ndarray, up: np.ndarray) -> np.ndarray:
+    return np.stack([np.sum(v * right, axis=-1), np.sum(v * up, axis=-1)], axis=-1)
+
+
+def knee_fppa(joints_lab: np.ndarray, side: str) -> np.ndarray:
+    """Knee frontal-plane projection angle (rad): the signed angle between the thigh (hip->knee)
+    and the shank (knee->ankle), both projected on the athlete's frontal plane. 0 when hip, knee
+    and ankle line up in that plane; positive when the knee falls medially (valgus), negative
+    when it goes laterally (varus)."""
+    right, forward, up = body_axes(joints_lab)
+    hip, knee, ankle = (_j(joints_lab, f"{side}_{n}") for n in ("hip", "knee", "ankle"))
+    thigh = _frontal_2d(knee - hip, right, up)
+    shank = _frontal_2d(ankle - knee, right, up)
+    cross = thigh[..., 0] * shank[..., 1] - thigh[..., 1] * shank[..., 0]
+    dot = np.sum(thigh * shank, axis=-1)
+    return _SIDE_SIGN[side] * np.arctan2(cross, dot)
+
+
+def knee_abduction_3d(joints_lab: np.ndarray, side: str) -> np.ndarray:
+    """3D knee abduction angle (rad), valgus positive, in the joint coordinate system of Grood &
+    Suntay (1983): beta = arccos(e1 . e3) - pi/2 with e1 the thigh's medio-lateral axis and e3
+    the shank's long axis (ankle->knee). This skeleton has no epicondyles, so e1 is the athlete's
+    right axis (pelvis left->right) made perpendicular to the thigh's long axis; hip rotation
+    therefore leaks into this angle, which the FPPA does not pretend to avoid either."""
+    hip, knee, ankle = (_j(joints_lab, f"{side}_{n}") for n in ("hip", "knee", "ankle"))
+    pelvis_right = _j(joints_lab, "right_hip") - _j(joints_lab, "left_hip")
+    thigh_axis = _unit(hip - knee)
+    e1 = pelvis_right - np.sum(pelvis_right * thigh_axis, axis=-1, keepdims=True) * thigh_axis
+    e1 = _unit(e1)
+    e3 = _unit(knee - ankle)
+    cosang = np.clip(np.sum(e1 * e3, axis=-1), -1.0, 1.0)
+    return _SIDE_SIGN[side] * (np.arccos(cosang) - np.pi / 2)
+
+
+def knee_to_ankle_separation_ratio(joints_lab: np.ndarray) -> np.ndarray:
+    """Knee separation / ankle separation, both measured along the athlete's right axis
+    (frontal-plane horizontal distance). Below ~0.6 flags valgus collapse (STATION.md)."""
+    right, forward, up = body_axes(joints_lab)
+    knees = _j(joints_lab, "right_knee") - _j(joints_lab, "left_knee")
+    ankles = _j(joints_lab, "right_ankle") - _j(joints_lab, "left_ankle")
+    return np.abs(np.sum(knees * right, axis=-1)) / np.abs(np.sum(ankles * right, axis=-1))
+
+
+def medial_knee_displacement(joints_lab: np.ndarray, side: str) -> np.ndarray:
+    """Medial knee displacement (m): the knee's distance from the hip-ankle line in the athlete's
+    frontal plane, positive when the knee lies medial to that line. Subtract the static trial's
+    value to get the displacement from neutral."""
+    right, forward, up = body_axes(joints_lab)
+    hip, knee, ankle = (_j(joints_lab, f"{side}_{n}") for n in ("hip", "knee", "ankle"))
+    h, k, a = (_frontal_2d(p, right, up) for p in (hip, knee, ankle))
+    line = a - h
+    rel = k - h
+    # 2D cross product of the (downward) hip->ankle line with hip->knee: positive when the knee
+    # lies towards the athlete's left of the line, i.e. medially for the right leg.
+    cross = line[..., 0] * rel[..., 1] - line[..., 1] * rel[..., 0]
+    dist = cross / np.linalg.norm(line, axis=-1)
+    return -_SIDE_SIGN[side] * dist
+
+
+def hip_flexion(joints_lab: np.ndarray, side: str) -> np.ndarray:
+    """Hip flexion (rad) in the athlete's sagittal plane: trunk inclination (mid-hip->neck, from
+    vertical, forward positive) plus thigh inclination (hip->knee, from the downward vertical,
+    knee forward positive). 0 standing upright, ~pi/2 with the thigh horizontal and the trunk
+    upright."""
+    right, forward, up = body_axes(joints_lab)
+    thigh = _j(joints_lab, f"{side}_knee") - _j(joints_lab, f"{side}_hip")
+    thigh_angle = np.arctan2(np.sum(thigh * forward, axis=-1), -np.sum(thigh * up, axis=-1))
+    return trunk_lean(joints_lab) + thigh_angle
+
+
+def trunk_lean(joints_lab: np.ndarray) -> np.ndarray:
+    """Trunk (mid-hip -> neck) inclination from vertical in the sagittal plane (rad), positive
+    when leaning forward."""
+    right, forward, up = body_axes(joints_lab)
+    mid_hip = 0.5 * (_j(joints_lab, "left_hip") + _j(joints_lab, "right_hip"))
+    trunk = _j(joints_lab, "neck") - mid_hip
+    return _sagittal_angle_from_up(trunk, forward, up)
+
+
+def trunk_lateral_lean(joints_lab: np.ndarray) -> np.ndarray:
+    """Trunk (mid-hip -> neck) inclination from vertical in the frontal plane (rad), positive
+    when leaning towards the athlete's right."""
+    right, forward, up = body_axes(joints_lab)
+    mid_hip = 0.5 * (_j(joints_lab, "left_hip") + _j(joints_lab, "right_hip"))
+    trunk = _j(joints_lab, "neck") - mid_hip
+    return np.arctan2(np.sum(trunk * right, axis=-1), np.sum(trunk * up, axis=-1))
