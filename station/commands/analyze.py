@@ -1,6 +1,12 @@
-"""`station analyze TRIAL... [--json] [--kind K] [settings]`: force events and metrics of each
-trial, printed as a table (or JSON) and written into the trial under /results/force (raw data
-untouched). Settings are the fields of analysis.force.settings.ForceSettings."""
+"""`station analyze TRIAL_OR_FOLDER... [--json] [--kind K] [settings] [--workers N | --dask ADDRESS]
+[--table OUT.csv]`: force events and metrics of each trial, printed as a table (or JSON) and
+written into the trial under /results/force (raw data untouched); with camera streams, the
+skeleton and kinematics under /results/skeleton (analysis/skeleton_pipeline, when available).
+Settings are the fields of analysis.force.settings.ForceSettings.
+
+One trial file and no batch option: as before (a bad file is an error). Several trials, a folder,
+--workers, --dask or --table: batch mode (station/batch.py): progress bar on stderr, broken files
+skipped and named, exit code 1 when any was skipped, the combined table written with --table."""
 from __future__ import annotations
 
 import json
@@ -16,7 +22,8 @@ KINDS = ("cmj", "sj", "drop_jump", "landing", "squats", "quiet")
 
 
 def add_arguments(parser):
-    parser.add_argument("trials", nargs="+", metavar="TRIAL", help="trial file(s) (.h5)")
+    parser.add_argument("trials", nargs="+", metavar="TRIAL_OR_FOLDER",
+                        help="trial file(s) (.h5) or folders searched for *.h5")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--kind", choices=KINDS, default=None,
                         help="analyse as this kind instead of the detected one")
@@ -32,6 +39,14 @@ def add_arguments(parser):
                         help="length of the body-weight window")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="any other force setting, e.g. --set onset_sd_factor=8")
+    parser.add_argument("--no-skeleton", action="store_true",
+                        help="force analysis only, even for trials with camera streams")
+    parser.add_argument("--workers", type=int, metavar="N", default=None,
+                        help="analyse in N worker processes (batch mode)")
+    parser.add_argument("--dask", metavar="ADDRESS", default=None,
+                        help="analyse on the Dask scheduler at ADDRESS, e.g. tcp://10.0.0.5:8786")
+    parser.add_argument("--table", metavar="OUT.csv", default=None,
+                        help="write the combined table of every rep of every trial (batch mode)")
 
 
 def build_settings(args):
@@ -64,7 +79,7 @@ def build_settings(args):
     return ForceSettings.from_dict(d)
 
 
-def analyze_trial(path: str, settings, kind: str | None, write: bool) -> dict:
+def analyze_trial(path: str, settings, kind: str | None, write: bool, skeleton: bool = True) -> dict:
     from analysis.force import ForceAnalysisError, analyze_force
     from analysis.force.trial_force import TrialForceError, force_from_trial
     from data.trial import TrialError, open_trial, write_results
@@ -73,6 +88,7 @@ def analyze_trial(path: str, settings, kind: str | None, write: bool) -> dict:
         with open_trial(path) as t:
             force = force_from_trial(t)
             expected = t.metadata.get("trial_kind", "")
+            has_camera = {"color", "depth"} <= {s.kind for s in t.streams().values()}
     except (TrialError, TrialForceError) as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
@@ -93,7 +109,39 @@ def analyze_trial(path: str, settings, kind: str | None, write: bool) -> dict:
                           settings=out["settings"])
         except TrialError as exc:
             raise UserError(str(exc)) from None
+    # ==== KINEMATICS HOOK: skeleton + kinematics results are added here =====================
+    if skeleton and has_camera:
+        add_kinematics(path, out, write)
     return out
+
+
+def add_kinematics(path: str, out: dict, write: bool, settings: dict | None = None) -> None:
+    """Run analysis.skeleton_pipeline.analyze_skeleton(trial, settings, force_events) on a trial
+    with camera streams: out['kinematics'] gets its summary (per-rep angles at the force events,
+    tracking quality, verdict) and /results/skeleton its arrays. Skipped, with a warning in
+    out['warnings'], when the pipeline is not installed or says the trial cannot be analysed."""
+    from data.trial import TrialError, open_trial, write_results
+    try:
+        from analysis.skeleton_pipeline import SkeletonError, analyze_skeleton
+    except ImportError as exc:
+        out["warnings"].append(f"kinematics skipped: the skeleton pipeline is not available ({exc})")
+        return
+    try:
+        with open_trial(path) as t:
+            sk = analyze_skeleton(t, settings or {}, out)
+    except (SkeletonError, TrialError, ValueError) as exc:      # SkeletonError: one-line reason
+        out["warnings"].append(f"kinematics skipped: {' '.join(str(exc).split())[:300]}")
+        return
+    summary = {k: v for k, v in sk.items() if k not in ("arrays", "_landmarks", "timings_s")}
+    out["kinematics"] = summary
+    if write:
+        attrs = {k: v for k, v in summary.items() if k != "settings"}
+        attrs["timings_s"] = sk.get("timings_s", {})
+        try:
+            write_results(path, "skeleton", arrays=sk["arrays"], attrs=attrs,
+                          settings=sk.get("settings", {}))
+        except TrialError as exc:
+            raise UserError(str(exc)) from None
 
 
 def _rep_arrays(reps: list[dict]) -> dict:
@@ -160,13 +208,55 @@ def format_table(out: dict) -> str:
     return "\n".join(lines)
 
 
-def run(args) -> int:
-    settings = build_settings(args)
-    results = [analyze_trial(p, settings, args.kind, not args.no_write) for p in args.trials]
-    if args.json:
+def _print_results(results: list[dict], as_json: bool) -> None:
+    if as_json:
         payload = results[0] if len(results) == 1 else results
         json.dump(payload, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         print("\n\n".join(format_table(r) for r in results))
-    return 0
+
+
+def _is_batch(args) -> bool:
+    from pathlib import Path
+    return (len(args.trials) > 1 or any(Path(p).is_dir() for p in args.trials)
+            or args.workers is not None or args.dask is not None or args.table is not None)
+
+
+def run(args) -> int:
+    settings = build_settings(args)
+    if not _is_batch(args):
+        results = [analyze_trial(p, settings, args.kind, not args.no_write, not args.no_skeleton)
+                   for p in args.trials]
+        _print_results(results, args.json)
+        return 0
+    return run_batch_command(args, settings)
+
+
+def run_batch_command(args, settings) -> int:
+    from station.batch import ProgressBar, collect_trials, run_batch, write_combined_table
+    if args.workers is not None and args.workers < 1:
+        raise UserError("--workers must be at least 1")
+    if args.workers is not None and args.dask:
+        raise UserError("give either --workers or --dask, not both")
+    if args.table and not args.table.lower().endswith(".csv"):
+        raise UserError(f"--table {args.table}: give a file name ending in .csv")
+    paths = collect_trials(args.trials)
+    outcomes = run_batch(paths, settings.to_dict(), args.kind, not args.no_write,
+                         not args.no_skeleton, workers=args.workers or 0,
+                         dask_address=args.dask, progress=ProgressBar(len(paths)))
+    good = [o.result for o in outcomes if o.ok]
+    if good:
+        _print_results(good, args.json)
+    bad = [o for o in outcomes if not o.ok]
+    for o in bad:
+        print(f"station analyze: skipped {o.trial}: {o.error}", file=sys.stderr)
+    if args.table:
+        try:
+            path = write_combined_table(outcomes, args.table)
+        except OSError as exc:
+            raise UserError(f"cannot write {args.table}: {exc.strerror}") from None
+        print(f"station analyze: table of {len(good)} trial(s) written to {path}", file=sys.stderr)
+    print(f"station analyze: {len(good)} of {len(outcomes)} trial(s) analysed"
+          + (f", {len(bad)} skipped (named above)" if bad else ""), file=sys.stderr)
+    return 1 if bad else 0
