@@ -138,12 +138,23 @@ def _declare_images(w, motion, seed, view):
     scene = Scene(plates=tuple(motion.plates),
                   box_top_z_m=box.get("top_z_lab_m"), box_gap_m=box.get("gap_m", 0.10))
     r = Renderer(T_lab_from_depth, scene=scene, shape=motion.body, seed=seed)
-    w.add_device("camera", kind="camera", description={"virtual": True, "model": "simulated D435",
-                                                       "view": view})
+    # Same description layout as drivers.camera.Camera.description(), so analysis reads a
+    # simulated trial exactly like a captured one.
+    intr = {"depth": D435_DEPTH_848x480, "color": D435_COLOR_640x480}
+    fps = {"depth": DEPTH_FPS, "color": COLOR_FPS}
+    fmt = {"depth": "z16", "color": "rgb8"}
+    description = {"source": "simulation", "model": "simulated D435", "serial": f"SIM-{seed}",
+                   "view": view, "depth_scale_m": 0.001, "global_time_enabled": True,
+                   "T_color_from_depth": T_COLOR_FROM_DEPTH_D435.tolist()}
+    for stream, i in intr.items():
+        description[stream] = {"width": i.width, "height": i.height, "fps": fps[stream],
+                               "format": fmt[stream], "intrinsics": i.to_dict()}
+    w.add_device("camera", kind="depth_camera", description=description,
+                 arrays={"K_depth_px": intr["depth"].matrix, "K_color_px": intr["color"].matrix,
+                         "T_color_from_depth_m": T_COLOR_FROM_DEPTH_D435})
     w.add_calibration("camera_pose", {"source": "simulation (exact)"},
                       arrays={"T_lab_from_depth": T_lab_from_depth,
                               "T_color_from_depth": T_COLOR_FROM_DEPTH_D435})
-    intr = {"depth": D435_DEPTH_848x480, "color": D435_COLOR_640x480}
     for stream, fps, kind, unit, frame, dtype in _CAMERA_STREAMS:
         i = intr[stream]
         shape = (i.height, i.width) if stream == "depth" else (i.height, i.width, 3)
