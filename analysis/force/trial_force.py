@@ -13,7 +13,7 @@ the channels of each plate. With one 4-cell plate, the COP follows from the cell
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,6 +31,7 @@ class TrialForce:
     time_s: np.ndarray              # (T,) host time of each sample
     streams: list[str]
     cop_plate_m: np.ndarray | None  # (T, 2) for one 4-cell plate
+    notes: list = field(default_factory=list)   # what was done to the raw samples, for the results
 
 
 def _calibration_arrays(entry) -> tuple[np.ndarray, np.ndarray, list | None]:
@@ -61,6 +62,8 @@ def force_from_trial(trial) -> TrialForce:
         raise TrialForceError(f"{trial.path}: no force stream in this trial")
     cals = trial.calibrations()
     plates: list[np.ndarray] = []
+    plate_times: list[np.ndarray] = []     # host time of each plate's samples (its stream's)
+    notes: list[str] = []
     cells_single = None
     geometry = None
     ref = streams[0]
@@ -68,6 +71,19 @@ def force_from_trial(trial) -> TrialForce:
         raw = np.asarray(st.read(), dtype=float)
         if raw.ndim == 1:
             raw = raw[:, None]
+        t_st = np.asarray(st.time_host_s, float)
+        seq = np.asarray(st.sequence, np.int64)
+        if len(seq) > 1 and np.any(np.diff(seq) != 1) and np.all(np.diff(seq) > 0):
+            # lost samples (the driver counts them, never fills them): the analysis needs a
+            # regular grid, so the force is interpolated across each gap by sequence number
+            # (the raw stream stays as it is); without this every later sample moves earlier
+            # by the gap and the rate taken from the host clock is wrong
+            full = np.arange(seq[0], seq[-1] + 1)
+            notes.append(f"{st.name}: {len(full) - len(seq)} lost sample(s) in "
+                         f"{int(np.sum(np.diff(seq) != 1))} gap(s) interpolated for the analysis "
+                         f"(the raw stream keeps the gaps)")
+            raw = np.column_stack([np.interp(full, seq, c) for c in raw.T])
+            t_st = np.interp(full, seq, t_st)
         if st.unit == "count":
             if st.name not in cals:
                 raise TrialForceError(f"{trial.path}: stream {st.name!r} is in ADC counts but the "
@@ -81,6 +97,7 @@ def force_from_trial(trial) -> TrialForce:
             cells, layout = raw, None
             if st.attrs.get("content") == "fz_per_plate":
                 plates.extend(cells.T)
+                plate_times.extend([t_st] * cells.shape[1])
                 continue
         else:
             raise TrialForceError(f"{trial.path}: stream {st.name!r} has unit {st.unit!r}; "
@@ -88,16 +105,33 @@ def force_from_trial(trial) -> TrialForce:
         groups = [list(p["channels"]) for p in layout] if layout else [list(range(cells.shape[1]))]
         for g in groups:
             plates.append(cells[:, g].sum(axis=1))
+            plate_times.append(t_st)
         if len(groups) == 1 and cells.shape[1] == 4:
             cells_single = cells
             if layout and len(layout) == 1:
                 geo = {a: b for a, b in layout[0].items() if a != "channels"}
                 geometry = PlateGeometry.from_dict(geo) if geo else None
-    n = min(len(p) for p in plates)
-    fz = np.stack([p[:n] for p in plates], axis=1)
+    t_ref = plate_times[0]
+    if all(len(t) == len(t_ref) and np.array_equal(t, t_ref) for t in plate_times):
+        n = len(t_ref)                      # one stream, or one device carrying every plate
+        fz = np.stack(plates, axis=1)
+        t = t_ref
+    else:
+        # streams of different devices start, and sample, at different host times (and may
+        # have lost samples): put every plate on the first stream's samples, by host time,
+        # over the span all of them cover. Never by index: plate2's sample k is not plate1's.
+        lo = max(float(tp[0]) for tp in plate_times)
+        hi = min(float(tp[-1]) for tp in plate_times)
+        keep = np.nonzero((t_ref >= lo) & (t_ref <= hi))[0]
+        if len(keep) < 2:
+            raise TrialForceError(f"{trial.path}: the force streams do not overlap in time")
+        t = t_ref[keep]
+        fz = np.stack([np.interp(t, np.maximum.accumulate(tp), p) for tp, p in
+                       zip(plate_times, plates)], axis=1)
+        n = len(t)
+        cells_single = None                 # several plates: no single-plate COP
     if fz.shape[1] == 1:
         fz = fz[:, 0]
-    t = ref.time_host_s[:n]
     rate = float((n - 1) / (t[-1] - t[0])) if n > 1 and t[-1] > t[0] else float(ref.nominal_rate_hz)
     nominal = float(ref.nominal_rate_hz)
     if math.isfinite(nominal) and abs(rate - nominal) <= 1e-3 * nominal:
@@ -105,4 +139,4 @@ def force_from_trial(trial) -> TrialForce:
     cop = None
     if cells_single is not None and fz.ndim == 1:
         _, cop = cells_to_force_and_cop(cells_single[:n], geometry or PlateGeometry())
-    return TrialForce(fz, rate, t, [s.name for s in streams], cop)
+    return TrialForce(fz, rate, t, [s.name for s in streams], cop, notes)

@@ -99,6 +99,7 @@ def analyze_trial(path: str, settings, kind: str | None, write: bool, skeleton: 
         raise UserError(f"{path}: {exc}") from None
     out = res.to_dict()
     out = {"trial": str(path), **out, "trial_kind_metadata": expected, "streams": force.streams}
+    out["warnings"].extend(force.notes)
     if expected in KINDS and kind is None and expected != res.kind_detected:
         out["warnings"].append(f"the trial says {expected!r} but the force looks like "
                                f"{res.kind_detected!r} (use --kind to override)")
