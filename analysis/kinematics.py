@@ -1,0 +1,154 @@
+"""Kinematic curves per leg from fitted joints (lab frame) and their values at the force events.
+
+Definitions: analysis/angles.py (imported, never re-implemented here). Curves are radians or
+metres inside; degrees appear only in the per-rep summary dicts (keys ending _deg).
+
+Events per force rep (times on the plate's time base, seconds from the plate's first sample,
+as analysis/force reports them):
+  * jumps: initial contact = the drop landing for drop jumps (takeoff_s - contact_time_s: the
+    landing from the box, the one the DVJ screens) and landing_s otherwise; peak vertical force =
+    rep['peak_force_s'] if given, else landing_s + time_to_peak_landing_force_s for the landing it
+    belongs to; phase = contact (drop jump) or landing_s .. landing_s + landing_phase_time_s
+    (at least `min_landing_phase_s`); peak knee flexion = the maximum in the phase.
+  * squat reps: the bottom (bottom_s) stands in for the contact; phase = start_s .. end_s.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from analysis import angles
+from analysis.joints import SIDES, joint
+
+LEG_CURVES = ("dorsiflexion", "shank_inclination", "fppa", "knee_abduction", "knee_flexion",
+              "hip_flexion", "medial_knee_displacement")
+MIN_LANDING_PHASE_S = 0.4
+
+
+def static_reference(joints_lab: np.ndarray) -> dict:
+    """Neutral values from a static standing trial (or its quiet frames): per side the mean
+    shank-foot angle (rad; dorsiflexion's zero) and medial knee displacement (m)."""
+    out = {}
+    for side in SIDES:
+        out[side] = {
+            "shank_foot_angle_rad": float(np.nanmedian(angles.ankle_shank_foot_angle(joints_lab, side))),
+            "medial_knee_displacement_m": float(np.nanmedian(angles.medial_knee_displacement(joints_lab, side))),
+        }
+    return out
+
+
+def leg_curves(joints_lab: np.ndarray, static: dict) -> dict:
+    """{side: {curve: (T,)}} plus 'trunk_lean', 'trunk_lateral_lean', 'separation_ratio' (T,)."""
+    out = {}
+    for side in SIDES:
+        ref = static[side]
+        out[side] = {
+            "dorsiflexion": angles.ankle_dorsiflexion(joints_lab, side, ref["shank_foot_angle_rad"]),
+            "shank_inclination": angles.shank_inclination(joints_lab, side),
+            "fppa": angles.knee_fppa(joints_lab, side),
+            "knee_abduction": angles.knee_abduction_3d(joints_lab, side),
+            "knee_flexion": angles.knee_flexion(joints_lab, side),
+            "hip_flexion": angles.hip_flexion(joints_lab, side),
+            "medial_knee_displacement": angles.medial_knee_displacement(joints_lab, side)
+            - ref["medial_knee_displacement_m"],
+        }
+    out["trunk_lean"] = angles.trunk_lean(joints_lab)
+    out["trunk_lateral_lean"] = angles.trunk_lateral_lean(joints_lab)
+    out["separation_ratio"] = angles.knee_to_ankle_separation_ratio(joints_lab)
+    return out
+
+
+def value_at(time_s: np.ndarray, y: np.ndarray, t: float) -> float:
+    """Linear interpolation of y at t; NaN outside the samples or next to a missing sample."""
+    if t is None or not np.isfinite(t) or len(time_s) < 2 or t < time_s[0] or t > time_s[-1]:
+        return float("nan")
+    i = int(np.clip(np.searchsorted(time_s, t) - 1, 0, len(time_s) - 2))
+    y0, y1 = y[i], y[i + 1]
+    if not (np.isfinite(y0) and np.isfinite(y1)):
+        return float("nan")
+    w = (t - time_s[i]) / (time_s[i + 1] - time_s[i])
+    return float((1 - w) * y0 + w * y1)
+
+
+def rep_events(rep: dict) -> dict:
+    """Event times and the analysis phase of one force rep (see the module docstring)."""
+    g = rep.get
+    if g("bottom_s") is not None:
+        return {"kind": "squat", "contact_s": g("bottom_s"), "peak_force_s": g("peak_force_s"),
+                "phase": (g("start_s"), g("end_s")), "bottom_s": g("bottom_s")}
+    landing = g("landing_s")
+    if g("kind") == "drop_jump" and g("contact_time_s") is not None and g("takeoff_s") is not None:
+        ic = g("takeoff_s") - g("contact_time_s")
+        return {"kind": "drop_jump", "contact_s": ic, "peak_force_s": g("peak_force_s"),
+                "phase": (ic, g("takeoff_s"))}
+    if landing is None:
+        return {"kind": g("kind"), "contact_s": None, "peak_force_s": None, "phase": (None, None)}
+    pf = g("peak_force_s")
+    if pf is None and g("time_to_peak_landing_force_s") is not None:
+        pf = landing + g("time_to_peak_landing_force_s")
+    phase_len = max(g("landing_phase_time_s") or 0.0, MIN_LANDING_PHASE_S)
+    return {"kind": g("kind") or "landing", "contact_s": landing, "peak_force_s": pf,
+            "phase": (landing, landing + phase_len)}
+
+
+def _in_phase(time_s, phase):
+    a, b = phase
+    if a is None or b is None:
+        return np.zeros(len(time_s), bool)
+    return (time_s >= a) & (time_s <= b)
+
+
+def rep_summary(time_s: np.ndarray, curves: dict, valid_leg: dict, rep: dict) -> dict:
+    """Per-rep 'left'/'right' dicts: values at events (degrees at this edge) and in the phase,
+    with tracking_quality = fraction of the phase's frames where the leg had valid 3D
+    landmarks."""
+    ev = rep_events(rep)
+    m = _in_phase(time_s, ev["phase"])
+    out = {"events": {k: ev[k] for k in ("kind", "contact_s", "peak_force_s")},
+           "phase_s": list(ev["phase"])}
+    for side in SIDES:
+        c = curves[side]
+        kf = c["knee_flexion"]
+        pk = float("nan")
+        if m.any() and np.isfinite(kf[m]).any():
+            pk = float(time_s[m][np.nanargmax(kf[m])])
+        out["events"][f"{side}_peak_knee_flexion_s"] = pk
+
+        def at(name, t):
+            return np.degrees(value_at(time_s, c[name], t)) if t is not None else float("nan")
+
+        def mx(name):
+            v = c[name][m]
+            return float(np.degrees(np.nanmax(v))) if v.size and np.isfinite(v).any() else float("nan")
+
+        d = {
+            "dorsiflexion_at_contact_deg": at("dorsiflexion", ev["contact_s"]),
+            "dorsiflexion_max_deg": mx("dorsiflexion"),
+            "dorsiflexion_at_peak_force_deg": at("dorsiflexion", ev["peak_force_s"]),
+            "dorsiflexion_at_peak_knee_flexion_deg": at("dorsiflexion", pk),
+            "shank_inclination_max_deg": mx("shank_inclination"),
+            "fppa_at_contact_deg": at("fppa", ev["contact_s"]),
+            "fppa_max_deg": mx("fppa"),
+            "fppa_at_peak_force_deg": at("fppa", ev["peak_force_s"]),
+            "fppa_at_peak_knee_flexion_deg": at("fppa", pk),
+            "knee_abduction_max_deg": mx("knee_abduction"),
+            "knee_flexion_at_contact_deg": at("knee_flexion", ev["contact_s"]),
+            "knee_flexion_max_deg": mx("knee_flexion"),
+            "hip_flexion_max_deg": mx("hip_flexion"),
+            "medial_knee_displacement_max_m": (float(np.nanmax(c["medial_knee_displacement"][m]))
+                                               if m.any() and np.isfinite(c["medial_knee_displacement"][m]).any()
+                                               else float("nan")),
+            "tracking_quality": float(np.mean(valid_leg[side][m])) if m.any() else 0.0,
+        }
+        out[side] = d
+    sep = curves["separation_ratio"][m]
+    out["separation_ratio_min"] = float(np.nanmin(sep)) if m.any() and np.isfinite(sep).any() else float("nan")
+    tl = curves["trunk_lean"][m]
+    out["trunk_lean_max_deg"] = float(np.degrees(np.nanmax(tl))) if m.any() and np.isfinite(tl).any() else float("nan")
+    return out
+
+
+def leg_valid(valid_3d: np.ndarray, side: str) -> np.ndarray:
+    """(T,) True where the leg's hip, knee, ankle and toe all had measured (not gap-filled)
+    depth. The heel has no depth by design (the fit places it from 2D and bone lengths)."""
+    idx = [joint(side, n) for n in ("hip", "knee", "ankle", "toe")]
+    return valid_3d[:, idx].all(axis=1)

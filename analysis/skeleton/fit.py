@@ -1,0 +1,234 @@
+"""Skeletal model: per-athlete bone lengths from the static trial, a per-frame robust fit with
+those lengths held constant, zero-lag low-pass filtering, and the move into the lab frame and
+onto the plate's time base.
+
+Per frame the unknowns are the J joint centres (color camera frame). Residuals (metres):
+  * 2D: the joint's reprojection minus the detected pixel, times depth / focal length, weighted
+    by the landmark's visibility (the image fixes each joint's direction from the camera);
+  * depth: the joint's z minus the lifted centre's z (valid or gap-filled lifts only);
+  * bones: |a - b| - L_ab for every bone, with a large weight (lengths held constant);
+  * neck = midpoint of the shoulders (as mapped from MediaPipe);
+  * a weak pull to the previous frame's solution (which also warm-starts the solve);
+  * pelvis heading: the hips' depth difference follows that of a reference pair (setting
+    `heading_reference`: the ankles by default - feet planted, pelvis square to them in bilateral
+    squats and landings; or the shoulders - no trunk twist), scaled by the width ratio. Deep in a
+    squat the hips hide behind the thighs and have no depth; without this their two depths (hence
+    the pelvis heading that FPPA's frontal plane is built on) drift apart.
+scipy.optimize.least_squares, loss soft_l1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import least_squares
+from scipy.signal import butter, filtfilt
+
+from analysis.joints import JOINT_INDEX, JOINT_NAMES
+from drivers.camera_model import transform_points
+
+BONES = tuple((a, b) for a, b in (
+    ("neck", "head"), ("left_shoulder", "right_shoulder"),
+    ("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow"),
+    ("left_elbow", "left_wrist"), ("right_elbow", "right_wrist"),
+    ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"), ("left_hip", "right_hip"),
+    ("left_hip", "left_knee"), ("right_hip", "right_knee"),
+    ("left_knee", "left_ankle"), ("right_knee", "right_ankle"),
+    ("left_ankle", "left_heel"), ("right_ankle", "right_heel"),
+    ("left_ankle", "left_toe"), ("right_ankle", "right_toe"),
+    ("left_heel", "left_toe"), ("right_heel", "right_toe"),
+))
+_BONE_IDX = np.array([[JOINT_INDEX[a], JOINT_INDEX[b]] for a, b in BONES])
+_NECK, _LS, _RS = JOINT_INDEX["neck"], JOINT_INDEX["left_shoulder"], JOINT_INDEX["right_shoulder"]
+_LH, _RH = JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"]
+_HEADING_PAIRS = {"shoulders": (_LS, _RS), "ankles": (JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"])}
+_FOOT_BONES = {("left_ankle", "left_heel"), ("right_ankle", "right_heel"),
+               ("left_heel", "left_toe"), ("right_heel", "right_toe")}
+
+# Fallback when the static trial cannot place the heel: foot proportions of Winter (2009,
+# Fig. 4.1; Drillis & Contini): foot length 0.152 H, ankle 0.039 H above the floor, the ankle
+# centre about a quarter of the foot length ahead of the heel. As ratios of ankle-toe length:
+_FL, _AH, _BACK = 0.152, 0.039, 0.25
+_AT = float(np.hypot((1 - _BACK) * _FL, _AH))
+FOOT_FRACTIONS = {"heel_toe_over_ankle_toe": _FL / _AT,
+                  "ankle_heel_over_ankle_toe": float(np.hypot(_BACK * _FL, _AH)) / _AT}
+
+
+@dataclass
+class FitSettings:
+    weight_2d: float = 1.0
+    weight_depth: float = 0.5
+    weight_bone: float = 10.0
+    weight_previous: float = 0.05
+    loss_scale_m: float = 0.02
+    cutoff_hz: float = 12.0          # STATION.md: 6-8 Hz squats, 12-15 Hz landings
+    filter_order: int = 4            # zero-lag order (two passes of order/2)
+    min_visibility: float = 0.5
+    weight_heading: float = 1.0      # pelvis yaw follows the reference pair's yaw (see below)
+    heading_reference: str = "ankles"   # "ankles" | "shoulders" | "none"
+    reject_depth_m: float = 0.06     # depth residuals above this after a first solve are dropped
+                                     # (self-occlusion: e.g. the hip behind the thigh in a squat)
+
+
+def estimate_bone_lengths(points_camera_m: np.ndarray, valid: np.ndarray) -> dict:
+    """Median length of every bone over frames where both ends are valid lifted centres
+    (the static trial). The heel has no depth, so foot bones come from FOOT_FRACTIONS of the
+    measured ankle-toe length. Returns {(a, b): metres}; NaN for bones never seen."""
+    out = {}
+    for (a, b), (ia, ib) in zip(BONES, _BONE_IDX):
+        ok = valid[:, ia] & valid[:, ib]
+        d = np.linalg.norm(points_camera_m[ok, ia] - points_camera_m[ok, ib], axis=-1)
+        out[(a, b)] = float(np.median(d)) if d.size else float("nan")
+    for side in ("left", "right"):
+        at = out[(f"{side}_ankle", f"{side}_toe")]
+        if not np.isfinite(out[(f"{side}_ankle", f"{side}_heel")]):
+            out[(f"{side}_ankle", f"{side}_heel")] = FOOT_FRACTIONS["ankle_heel_over_ankle_toe"] * at
+        if not np.isfinite(out[(f"{side}_heel", f"{side}_toe")]):
+            out[(f"{side}_heel", f"{side}_toe")] = FOOT_FRACTIONS["heel_toe_over_ankle_toe"] * at
+    return out
+
+
+def _residuals(x, uv, w2d, z_lift, wz, L, wL, prev, wprev, fx, fy, ppx, ppy, k_heading, w_heading, ref_pair):
+    P = x.reshape(-1, 3)
+    # (u - u_obs) * z / fx = X - z (u_obs - ppx) / fx: linear in the joint position
+    r2d = np.concatenate([(P[:, 0] - P[:, 2] * (uv[:, 0] - ppx) / fx) * w2d,
+                          (P[:, 1] - P[:, 2] * (uv[:, 1] - ppy) / fy) * w2d])
+    rz = (P[:, 2] - z_lift) * wz
+    d = np.linalg.norm(P[_BONE_IDX[:, 0]] - P[_BONE_IDX[:, 1]], axis=-1)
+    rb = (d - L) * wL
+    rn = (P[_NECK] - 0.5 * (P[_LS] + P[_RS])) * wL[0]
+    rp = ((P - prev) * wprev).ravel()
+    a, b = ref_pair
+    rh = np.array([((P[_RH, 2] - P[_LH, 2]) - k_heading * (P[b, 2] - P[a, 2])) * w_heading])
+    return np.concatenate([r2d, rz, rb, rn, rp, rh])
+
+
+def _jacobian(x, uv, w2d, z_lift, wz, L, wL, prev, wprev, fx, fy, ppx, ppy, k_heading, w_heading,
+              ref_pair):
+    P = x.reshape(-1, 3)
+    J = len(P)
+    nb = len(_BONE_IDX)
+    jac = np.zeros((2 * J + J + nb + 3 + 3 * J + 1, 3 * J))
+    jac[-1, 3 * _RH + 2], jac[-1, 3 * _LH + 2] = w_heading, -w_heading
+    jac[-1, 3 * ref_pair[1] + 2] += -k_heading * w_heading
+    jac[-1, 3 * ref_pair[0] + 2] += k_heading * w_heading
+    ar = np.arange(J)
+    jac[ar, 3 * ar] = w2d
+    jac[ar, 3 * ar + 2] = -w2d * (uv[:, 0] - ppx) / fx
+    jac[J + ar, 3 * ar + 1] = w2d
+    jac[J + ar, 3 * ar + 2] = -w2d * (uv[:, 1] - ppy) / fy
+    jac[2 * J + ar, 3 * ar + 2] = wz
+    d = P[_BONE_IDX[:, 0]] - P[_BONE_IDX[:, 1]]
+    g = d / np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-9) * wL[:, None]
+    rows = (3 * J + np.arange(nb))[:, None]
+    c3 = np.arange(3)[None, :]
+    jac[rows, 3 * _BONE_IDX[:, :1] + c3] = g
+    jac[rows, 3 * _BONE_IDX[:, 1:] + c3] = -g
+    r0 = 3 * J + nb
+    jac[r0 + np.arange(3), 3 * _NECK + np.arange(3)] = wL[0]
+    jac[r0 + np.arange(3), 3 * _LS + np.arange(3)] = -0.5 * wL[0]
+    jac[r0 + np.arange(3), 3 * _RS + np.arange(3)] = -0.5 * wL[0]
+    r0 += 3
+    jac[r0 + np.arange(3 * J), np.arange(3 * J)] = wprev
+    return jac
+
+
+def fit_frames(*args, **kwargs):
+    """See _fit_frames; runs with single-threaded BLAS (analysis/skeleton/blas_threads.py)."""
+    from analysis.skeleton.blas_threads import single_thread_blas
+    with single_thread_blas():
+        return _fit_frames(*args, **kwargs)
+
+
+def _fit_frames(xy_px: np.ndarray, vis: np.ndarray, centres_camera_m: np.ndarray,
+               centre_ok: np.ndarray, bone_lengths: dict, intr, s: FitSettings,
+               init_hint_camera_m: np.ndarray | None = None):
+    """Fit every frame. xy_px (T, J, 2), vis (T, J), centres_camera_m (T, J, 3) lifted joint
+    centres (NaN where none), centre_ok (T, J). Returns (T, J, 3) fitted joints, color camera
+    frame (NaN for frames before the first usable one) and (T,) the RMS residual (m)."""
+    T, J = vis.shape
+    L = np.array([bone_lengths[b] for b in BONES])
+    wL_base = np.where(np.isfinite(L), s.weight_bone, 0.0)
+    L = np.nan_to_num(L)
+    # the hips' depth difference follows the reference pair's, scaled by the width ratio
+    ref_pair = _HEADING_PAIRS.get(s.heading_reference, (_LS, _RS))
+    w_heading = s.weight_heading if s.heading_reference in _HEADING_PAIRS else 0.0
+    k_heading = 0.0
+    if w_heading > 0:
+        hip_w = bone_lengths[("left_hip", "right_hip")]
+        ref_w = np.nanmedian(np.linalg.norm(centres_camera_m[:, ref_pair[1]] - centres_camera_m[:, ref_pair[0]], axis=-1)) \
+            if np.isfinite(centres_camera_m[:, list(ref_pair)]).all(axis=(1, 2)).any() else np.nan
+        k_heading = hip_w / ref_w if np.isfinite(hip_w) and np.isfinite(ref_w) and ref_w > 0 else 0.0
+    out = np.full((T, J, 3), np.nan)
+    rms = np.full(T, np.nan)
+    rejected = np.zeros((T, J), dtype=bool)
+    prev = None
+    for t in range(T):
+        seen = (vis[t] >= s.min_visibility) & np.isfinite(xy_px[t]).all(axis=1)
+        if seen.sum() < 6 or centre_ok[t].sum() < 4:
+            continue
+        uv = np.where(seen[:, None], xy_px[t], 0.0)
+        w2d = np.where(seen, s.weight_2d * np.clip(vis[t], 0, 1), 0.0)
+        z_lift = np.where(centre_ok[t], centres_camera_m[t, :, 2], 0.0)
+        wz = np.where(centre_ok[t], s.weight_depth, 0.0)
+        if prev is None:
+            x0 = _initial_guess(xy_px[t], seen, centres_camera_m[t], centre_ok[t], intr)
+            if init_hint_camera_m is not None:
+                hint = init_hint_camera_m[t]
+                use = ~centre_ok[t] & np.isfinite(hint).all(axis=1)
+                x0[use] = hint[use]
+            wprev = 0.0
+        else:
+            x0 = prev.copy()
+            wprev = s.weight_previous
+        prev_ref = x0.reshape(J, 3).copy()
+        x = x0.ravel()
+        for attempt in range(2):
+            res = least_squares(_residuals, x, jac=_jacobian, loss="soft_l1",
+                                f_scale=s.loss_scale_m,
+                                args=(uv, w2d, z_lift, wz, L, wL_base, prev_ref, wprev,
+                                      intr.fx, intr.fy, intr.ppx, intr.ppy, k_heading, w_heading, ref_pair),
+                                x_scale=0.1, max_nfev=50 if prev is not None else 200)
+            x = res.x
+            bad = (wz > 0) & (np.abs(x.reshape(J, 3)[:, 2] - z_lift) > s.reject_depth_m)
+            if not bad.any():
+                break
+            wz = np.where(bad, 0.0, wz)
+            rejected[t] |= bad
+        P = res.x.reshape(J, 3)
+        out[t] = P
+        rms[t] = float(np.sqrt(np.mean(res.fun ** 2)))
+        prev = P
+    return out, rms, rejected
+
+
+def _initial_guess(xy, seen, centres, ok, intr):
+    """Deproject every seen joint at its lifted depth (or the body's median depth)."""
+    zmed = np.nanmedian(np.where(ok, centres[:, 2], np.nan)) if ok.any() else 2.5
+    z = np.where(ok, centres[:, 2], zmed)
+    uv = np.where(seen[:, None], xy, np.array([intr.ppx, intr.ppy]))
+    return intr.deproject(uv, z)
+
+
+def lowpass_zero_lag(x: np.ndarray, rate_hz: float, cutoff_hz: float, order: int = 4):
+    """Zero-lag Butterworth along axis 0 (filtfilt of a Butterworth of order/2: the two passes
+    make the stated order). NaN runs are left NaN; each finite run is filtered on its own
+    (runs too short to pad are left as they are)."""
+    x = np.asarray(x, dtype=float)
+    out = x.copy()
+    wn = min(cutoff_hz / (0.5 * rate_hz), 0.99)
+    b, a = butter(max(order // 2, 1), wn)
+    flat = out.reshape(len(x), -1)
+    padlen = 3 * max(len(a), len(b))
+    for c in range(flat.shape[1]):
+        col = flat[:, c]
+        ok = np.isfinite(col)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(int), [0]])))
+        for s0, s1 in zip(edges[::2], edges[1::2]):
+            if s1 - s0 > padlen:
+                col[s0:s1] = filtfilt(b, a, col[s0:s1])
+    return out
+
+
+def to_lab(joints_color_m: np.ndarray, T_lab_from_color: np.ndarray) -> np.ndarray:
+    return transform_points(T_lab_from_color, joints_color_m)

@@ -1,0 +1,161 @@
+"""The skeleton chain on in-memory streams (no trial file): 2D pose on each color frame ->
+depth of the nearest depth frame aligned to color -> lifted joint centres -> gap filling ->
+skeletal fit with constant bone lengths -> zero-lag filter -> lab frame.
+analysis/skeleton_pipeline.py wraps this for trials.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from analysis.joints import JOINT_INDEX, JOINT_NAMES
+from analysis.pose.estimator import PoseEstimator
+from analysis.skeleton.align import align_depth_to_color
+from analysis.skeleton.fit import (FitSettings, estimate_bone_lengths, fit_frames,
+                                   lowpass_zero_lag, to_lab)
+from analysis.skeleton.lift import (LiftSettings, fill_short_gaps, heel_on_toe_level,
+                                    sample_surface_depths, surface_offsets_m, surface_to_centre)
+from analysis.skeleton.mapping import landmarks_to_joints
+from drivers.camera_model import Intrinsics, invert_pose
+
+
+@dataclass(frozen=True)
+class CameraSetup:
+    depth_intrinsics: Intrinsics
+    color_intrinsics: Intrinsics
+    T_color_from_depth: np.ndarray
+    depth_scale_m: float
+    T_lab_from_depth: np.ndarray
+
+    @property
+    def T_lab_from_color(self) -> np.ndarray:
+        return self.T_lab_from_depth @ invert_pose(self.T_color_from_depth)
+
+
+@dataclass
+class Landmarks:
+    """2D pose over time: xy_px (T, 33, 2), visibility (T, 33), world_mediapipe_m (T, 33, 3)."""
+    time_s: np.ndarray
+    xy_px: np.ndarray
+    visibility: np.ndarray
+    world_mediapipe_m: np.ndarray
+
+
+def estimate_2d(estimator: PoseEstimator, color_frames, color_time_s) -> Landmarks:
+    from analysis.pose.estimator import run_estimator
+    r = run_estimator(estimator, color_frames, color_time_s)
+    return Landmarks(np.asarray(color_time_s, float), r["xy_px"], r["visibility"],
+                     r["world_mediapipe_m"])
+
+
+def _color_box(xy, W, H, margin=30):
+    ok = np.isfinite(xy).all(axis=1)
+    if not ok.any():
+        return None
+    u0, v0 = np.floor(xy[ok].min(axis=0)) - margin
+    u1, v1 = np.ceil(xy[ok].max(axis=0)) + margin
+    return int(max(v0, 0)), int(min(v1, H)), int(max(u0, 0)), int(min(u1, W))
+
+
+def _joint_boxes(xy, W, H, r):
+    """Small color boxes around every joint: the only places the lifting reads depth."""
+    boxes = []
+    for u, v in xy[np.isfinite(xy).all(axis=1)]:
+        u, v = int(round(u)), int(round(v))
+        b = (max(v - r, 0), min(v + r + 1, H), max(u - r, 0), min(u + r + 1, W))
+        if b[0] < b[1] and b[2] < b[3]:
+            boxes.append(b)
+    return boxes
+
+
+def lift_sequence(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
+                  lift: LiftSettings, timings: Optional[dict] = None):
+    """Per color frame: joints 2D (T, J, 2), visibility (T, J), lifted centres (T, J, 3) color
+    camera frame, reason codes (T, J)."""
+    timings = timings if timings is not None else {}
+    xy, vis = landmarks_to_joints(lm.xy_px, lm.visibility)
+    T, J = vis.shape
+    ci = cam.color_intrinsics
+    offsets = surface_offsets_m(lift.stature_m)
+    z_surface = np.full((T, J), np.nan)
+    reason = np.ones((T, J), dtype=np.int8)
+    depth_time_s = np.asarray(depth_time_s, float)
+    for t in range(T):
+        k = int(np.argmin(np.abs(depth_time_s - lm.time_s[t])))
+        boxes = _joint_boxes(xy[t], ci.width, ci.height, lift.window_radius_px + 2)
+        if not boxes:
+            continue
+        t0 = time.perf_counter()
+        d = align_depth_to_color(depth_frames[k], cam.depth_scale_m, cam.depth_intrinsics, ci,
+                                 cam.T_color_from_depth, color_boxes=boxes)
+        t1 = time.perf_counter()
+        z_surface[t], reason[t] = sample_surface_depths(d, xy[t], vis[t], lift, ci.fx)
+        t2 = time.perf_counter()
+        timings["align_s"] = timings.get("align_s", 0.0) + t1 - t0
+        timings["depth_sample_s"] = timings.get("depth_sample_s", 0.0) + t2 - t1
+    centres = surface_to_centre(xy, z_surface, ci, offsets)
+    return xy, vis, centres, reason
+
+
+@dataclass
+class SkeletonSettings:
+    lift: LiftSettings = field(default_factory=LiftSettings)
+    fit: FitSettings = field(default_factory=FitSettings)
+    time_offset_s: float = 0.0       # plate time = color host time + offset (time sync)
+
+
+def reconstruct(*args, **kwargs) -> dict:
+    """See _reconstruct; runs with single-threaded OpenBLAS (tiny matrices: threads only cost,
+    see analysis/skeleton/blas_threads.py)."""
+    from analysis.skeleton.blas_threads import single_thread_blas
+    with single_thread_blas():
+        return _reconstruct(*args, **kwargs)
+
+
+def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
+                s: SkeletonSettings, bone_lengths: Optional[dict] = None,
+                timings: Optional[dict] = None) -> dict:
+    """Returns dict: time_s (T,) on the plate's time base, joints_lab_m (T, J, 3) fitted +
+    filtered, joints_camera_m (T, J, 3) fitted unfiltered (color camera frame), lifted_camera_m,
+    valid_3d (T, J) joint had a measured (not filled) depth, filled (T, J), reason (T, J),
+    visibility (T, J), bone_lengths, fit_rms_m (T,)."""
+    timings = timings if timings is not None else {}
+    xy, vis, centres, reason = lift_sequence(lm, depth_frames, depth_time_s, cam, s.lift, timings)
+    valid = np.isfinite(centres).all(axis=-1)
+    t0 = time.perf_counter()
+    filled_pts, filled = fill_short_gaps(centres, valid, s.lift.max_gap_frames)
+    # heels have no depth: place them at the toes' height (flat foot) for the static bone
+    # lengths and as the fit's starting point
+    heel_hint = np.full_like(centres, np.nan)
+    for side in ("left", "right"):
+        h, to = JOINT_INDEX[f"{side}_heel"], JOINT_INDEX[f"{side}_toe"]
+        heel_hint[:, h] = heel_on_toe_level(xy[:, h], filled_pts[:, to], cam.color_intrinsics,
+                                            cam.T_lab_from_color)
+    if bone_lengths is None:
+        pts = np.where(np.isfinite(centres), centres, heel_hint)
+        bone_lengths = estimate_bone_lengths(pts, np.isfinite(pts).all(axis=-1))
+    ok = np.isfinite(filled_pts).all(axis=-1)
+    joints_cam, rms, rejected = fit_frames(xy, vis, filled_pts, ok, bone_lengths, cam.color_intrinsics, s.fit,
+                                 init_hint_camera_m=heel_hint)
+    t1 = time.perf_counter()
+    rate = 1.0 / np.median(np.diff(lm.time_s)) if len(lm.time_s) > 1 else 30.0
+    filt = lowpass_zero_lag(joints_cam, rate, s.fit.cutoff_hz, s.fit.filter_order)
+    joints_lab = to_lab(filt, cam.T_lab_from_color)
+    timings["fit_s"] = timings.get("fit_s", 0.0) + t1 - t0
+    timings["filter_s"] = timings.get("filter_s", 0.0) + time.perf_counter() - t1
+    return {
+        "time_s": lm.time_s + s.time_offset_s,
+        "joints_lab_m": joints_lab,
+        "joints_camera_m": joints_cam,
+        "lifted_camera_m": centres,
+        "valid_3d": valid,
+        "filled": filled,
+        "reason": reason,
+        "visibility": vis,
+        "bone_lengths": bone_lengths,
+        "fit_rms_m": rms,
+        "depth_rejected": rejected,
+    }

@@ -1,0 +1,270 @@
+"""One entry from a trial's color + depth streams to fitted joints in the lab frame and the
+kinematics at the force events: `analyze_skeleton(trial, settings, force_events)`.
+
+Inputs read from the trial (data/trial.py):
+  * streams 'color' (rgb8/bgr8) and 'depth' (z16, mm) with their host times;
+  * /devices/<camera>: `depth` / `color` -> `intrinsics`, `T_color_from_depth`, `depth_scale_m`
+    (drivers/camera.py `description()`);
+  * /calibration/camera_pose: T_lab_from_color, or T_lab_from_depth, or T_lab_from_camera (taken
+    as the depth camera's pose, CONTRACTS.md) - calibration/camera_pose.py;
+  * /calibration/time_sync attr offset_s (t_plate - t_camera; calibration/time_sync.py);
+  * the force stream's first host time: force event times count from it (analysis/force).
+Settings (dict, all optional; `settings['skeleton']` if present, else the dict itself):
+  estimator ('mediapipe' | 'truth_projection' - test only, needs `estimator_object`),
+  cutoff_hz (default: 7 Hz for squats, 12 Hz otherwise - STATION.md), time_offset_s (overrides
+  the trial's time sync), stature_m (else metadata height_m, else 1.75), static (the output of
+  `static_reference_from_trial` on the static standing trial: bone lengths + neutral angles; if
+  absent, this trial's own first `static_window_s` is used and the output says so),
+  color_stream, depth_stream, camera_device, quality (QualitySettings fields).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, fields
+from typing import Optional
+
+import numpy as np
+
+from analysis import kinematics
+from analysis.joints import JOINT_INDEX, SIDES
+from analysis.pose.estimator import make_estimator
+from analysis.skeleton.fit import BONES, FitSettings
+from analysis.skeleton.lift import LiftSettings
+from analysis.skeleton.reconstruct import (CameraSetup, Landmarks, SkeletonSettings, estimate_2d,
+                                           reconstruct)
+from analysis.tracking_quality import QualitySettings, leg_verdict
+from drivers.camera_model import Intrinsics
+from station.errors import UserError
+
+SQUAT_KINDS = ("squat", "single_leg_squat", "sl_squat", "squats", "static", "quiet_standing")
+
+
+class SkeletonError(UserError):
+    """The trial cannot be analysed for the skeleton (one line: what is wrong; what to do)."""
+
+
+def _jsonish(v):
+    if isinstance(v, str):
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return v
+
+
+def camera_setup_from_trial(trial, camera_device: Optional[str] = None) -> CameraSetup:
+    devs = trial.devices()
+    name = camera_device or next((n for n, e in devs.items() if e.attrs.get("kind") == "depth_camera"), None)
+    if name is None or name not in devs:
+        raise SkeletonError("the trial has no depth camera; the skeleton needs one: record with the camera connected")
+    a = {k: _jsonish(v) for k, v in devs[name].attrs.items()}
+    try:
+        di = Intrinsics.from_dict(a["depth"]["intrinsics"])
+        ci = Intrinsics.from_dict(a["color"]["intrinsics"])
+    except (KeyError, TypeError) as e:
+        raise SkeletonError(f"camera description lacks stream intrinsics ({e}); re-record the trial") from None
+    T_cd = devs[name].arrays.get("T_color_from_depth_m")
+    if T_cd is None:
+        T_cd = a.get("T_color_from_depth")
+    if T_cd is None:
+        raise SkeletonError("camera description lacks the depth->color extrinsic")
+    scale = float(a.get("depth_scale_m", 0.001))
+    cals = trial.calibrations()
+    if "camera_pose" not in cals:
+        raise SkeletonError("the trial has no camera_pose calibration; run `station calibrate camera` first")
+    arr = cals["camera_pose"].arrays
+    T_cd = np.asarray(T_cd, float)
+    if "T_lab_from_depth" in arr:
+        T_ld = np.asarray(arr["T_lab_from_depth"], float)
+    elif "T_lab_from_color" in arr:
+        T_ld = np.asarray(arr["T_lab_from_color"], float) @ T_cd
+    elif "T_lab_from_camera" in arr:
+        T_ld = np.asarray(arr["T_lab_from_camera"], float)
+    else:
+        raise SkeletonError("camera_pose calibration has no T_lab_from_depth/T_lab_from_color array")
+    return CameraSetup(di, ci, T_cd, scale, T_ld)
+
+
+def _settings(settings: Optional[dict]) -> dict:
+    s = dict(settings or {})
+    return dict(s.get("skeleton", s))
+
+
+def _skeleton_settings(s: dict, trial_kind: str, stature_m: float, time_offset_s: float) -> SkeletonSettings:
+    lift = LiftSettings(stature_m=stature_m)
+    fit = FitSettings(cutoff_hz=float(s.get("cutoff_hz", 7.0 if trial_kind in SQUAT_KINDS else 12.0)))
+    for k, v in s.get("lift", {}).items():
+        setattr(lift, k, v)
+    for k, v in s.get("fit", {}).items():
+        setattr(fit, k, v)
+    return SkeletonSettings(lift=lift, fit=fit, time_offset_s=time_offset_s)
+
+
+def _landmarks_from_trial(trial, s: dict, timings: dict):
+    color = trial.stream(s.get("color_stream", "color"))
+    frames = color.read()
+    if color.unit == "bgr8":
+        frames = frames[..., ::-1]
+    t_color = np.asarray(color.time_host_s, float)
+    est = s.get("estimator_object") or make_estimator(s.get("estimator", "mediapipe"))
+    t0 = time.perf_counter()
+    try:
+        lm = estimate_2d(est, frames, t_color)
+    finally:
+        if s.get("estimator_object") is None:
+            est.close()
+    timings["pose_2d_s"] = time.perf_counter() - t0
+    return lm
+
+
+class _LazyDepth:
+    def __init__(self, stream):
+        self.ds = stream.data
+
+    def __getitem__(self, k):
+        return np.asarray(self.ds[k])
+
+
+def _reconstruct_trial(trial, s: dict, timings: dict, bone_lengths=None):
+    cam = camera_setup_from_trial(trial, s.get("camera_device"))
+    md = trial.metadata
+    stature = float(s.get("stature_m", md.get("height_m", 1.75) or 1.75))
+    cals = trial.calibrations()
+    offset = s.get("time_offset_s")
+    if offset is None:
+        offset = float(cals["time_sync"].attrs.get("offset_s", 0.0)) if "time_sync" in cals else 0.0
+    sk = _skeleton_settings(s, md.get("trial_kind", ""), stature, float(offset))
+    lm = _landmarks_from_trial(trial, s, timings)
+    depth = trial.stream(s.get("depth_stream", "depth"))
+    t0 = time.perf_counter()
+    rec = reconstruct(lm, _LazyDepth(depth), np.asarray(depth.time_host_s, float), cam, sk,
+                      bone_lengths=bone_lengths, timings=timings)
+    timings["reconstruct_s"] = time.perf_counter() - t0
+    rec["landmarks"] = lm
+    return rec, sk, cam
+
+
+def static_reference_from_trial(trial, settings: Optional[dict] = None) -> dict:
+    """From the static standing trial: bone lengths (medians) and neutral angles. Pass the result
+    as settings['skeleton']['static'] to analyze_skeleton for the athlete's other trials."""
+    s = _settings(settings)
+    timings = {}
+    rec, _, _ = _reconstruct_trial(trial, s, timings)
+    return {"bone_lengths_m": {f"{a}-{b}": v for (a, b), v in rec["bone_lengths"].items()},
+            "reference": kinematics.static_reference(rec["joints_lab_m"]),
+            "source": "static trial"}
+
+
+def _bone_lengths_from(static: dict):
+    bl = static.get("bone_lengths_m")
+    if not bl:
+        return None
+    return {(a, b): float(bl[f"{a}-{b}"]) for a, b in BONES}
+
+
+def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dict]) -> dict:
+    """Skeleton + kinematics for one trial. force_events: the force analysis result
+    (analysis.force.analyze ForceResult.to_dict(): 'reps' with landing_s / bottom_s ...; times
+    from the force stream's first sample; or 'time_origin_host_s' to give that origin).
+
+    Returns a JSON-ready dict (+ 'arrays' for the results group, numpy):
+      reps: [{rep, kind, events{contact_s, peak_force_s, <side>_peak_knee_flexion_s}, phase_s,
+              left{...}, right{...}, verdict{left, right}}]; each side has
+              dorsiflexion_at_contact_deg, dorsiflexion_max_deg, dorsiflexion_at_peak_force_deg,
+              dorsiflexion_at_peak_knee_flexion_deg, shank_inclination_max_deg,
+              fppa_at_contact_deg, fppa_max_deg, fppa_at_peak_force_deg,
+              fppa_at_peak_knee_flexion_deg, knee_abduction_max_deg, knee_flexion_at_contact_deg,
+              knee_flexion_max_deg, hip_flexion_max_deg, medial_knee_displacement_max_m,
+              tracking_quality (None-valued numbers when the leg's verdict is not_tracked);
+      tracking_quality {left, right} (whole trial), verdict {ok, reasons},
+      static_reference {source, reference}, bone_lengths_m, settings, timings_s,
+      arrays {time_s, joints_lab_m, valid_3d, filled, reason, visibility, curve_<side>_<name>}.
+    """
+    s = _settings(settings)
+    timings: dict = {}
+    t_start = time.perf_counter()
+    static = s.get("static") or {}
+    rec, sk, cam = _reconstruct_trial(trial, s, timings, bone_lengths=_bone_lengths_from(static))
+    joints = rec["joints_lab_m"]
+    if static.get("reference"):
+        ref, ref_source = static["reference"], static.get("source", "static trial")
+    else:
+        w = float(s.get("static_window_s", 0.5))
+        first = rec["time_s"] <= rec["time_s"][0] + w
+        ref = kinematics.static_reference(joints[first])
+        ref_source = f"first {w:.1f} s of this trial (no static trial given)"
+    curves = kinematics.leg_curves(joints, ref)
+
+    # plate time base: seconds from the force stream's first sample
+    origin = (force_events or {}).get("time_origin_host_s")
+    if origin is None:
+        fs = [st for st in trial.streams().values() if getattr(st, "kind", None) == "force"]
+        if not fs:
+            fs = [st for n, st in trial.streams().items() if n.startswith("plate")]
+        origin = float(fs[0].time_host_s[0]) if fs else float(rec["time_s"][0])
+    t = rec["time_s"] - origin
+
+    valid_leg = {side: kinematics.leg_valid(rec["valid_3d"], side) for side in SIDES}
+    qs = QualitySettings(**{k: v for k, v in s.get("quality", {}).items()
+                            if k in {f.name for f in fields(QualitySettings)}})
+    reps_out = []
+    for i, rep in enumerate((force_events or {}).get("reps", [])):
+        summ = kinematics.rep_summary(t, curves, valid_leg, rep)
+        ev = kinematics.rep_events(rep)
+        a, b = ev["phase"]
+        mask = (t >= a) & (t <= b) if a is not None and b is not None else np.zeros(len(t), bool)
+        verdict = {}
+        for side in SIDES:
+            v = leg_verdict(side, t, rec["reason"], rec["valid_3d"], rec["filled"], mask,
+                            {"initial_contact" if ev["kind"] != "squat" else "squat_bottom": ev["contact_s"],
+                             "peak_force": ev["peak_force_s"]},
+                            summ[side]["tracking_quality"], qs)
+            verdict[side] = v
+            if v["verdict"] != "ok":
+                summ[side] = {k: (None if k != "tracking_quality" else val) for k, val in summ[side].items()}
+        summ["verdict"] = verdict
+        summ["rep"] = rep.get("rep", i + 1)
+        summ["kind"] = ev["kind"]
+        reps_out.append(summ)
+    reasons = [f"rep {r['rep']}: {x}" for r in reps_out for side in SIDES for x in r["verdict"][side]["reasons"]]
+    tq = {side: float(np.mean(valid_leg[side])) if len(t) else 0.0 for side in SIDES}
+    for side in SIDES:
+        if tq[side] < qs.min_tracking:
+            reasons.append(f"{side} leg tracked in only {100 * tq[side]:.0f}% of the trial's frames")
+    timings["total_s"] = time.perf_counter() - t_start
+    arrays = {"time_s": t, "joints_lab_m": joints, "valid_3d": rec["valid_3d"],
+              "depth_rejected": rec["depth_rejected"], "fit_rms_m": rec["fit_rms_m"],
+              "filled": rec["filled"], "reason": rec["reason"], "visibility": rec["visibility"]}
+    for side in SIDES:
+        for name, y in curves[side].items():
+            arrays[f"curve_{side}_{name}"] = y
+    for name in ("trunk_lean", "trunk_lateral_lean", "separation_ratio"):
+        arrays[f"curve_{name}"] = curves[name]
+    return _clean({
+        "reps": reps_out,
+        "tracking_quality": tq,
+        "verdict": {"ok": not reasons, "reasons": reasons},
+        "static_reference": {"source": ref_source, "reference": ref},
+        "bone_lengths_m": {f"{a}-{b}": v for (a, b), v in rec["bone_lengths"].items()},
+        "settings": {"lift": asdict(sk.lift), "fit": asdict(sk.fit), "time_offset_s": sk.time_offset_s,
+                     "estimator": getattr(s.get("estimator_object"), "name", None) or s.get("estimator", "mediapipe")},
+        "timings_s": timings,
+        "n_frames": int(len(t)),
+    }) | {"arrays": arrays, "_landmarks": rec["landmarks"]}
+
+
+def _clean(x):
+    import math
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        x = float(x)
+        return x if math.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x

@@ -1,0 +1,111 @@
+"""Skeleton analysis time of a 5 s drop-jump trial (depth 848x480 @ 90 fps, color 640x480 @
+30 fps), MediaPipe pose estimation included, as a ratio to the trial's duration, and where the
+time goes. The trial is rendered by the virtual athlete first (not timed).
+
+    .venv/bin/python bench/bench_skeleton.py [--view front|45] [--keep DIR]
+
+--accuracy runs the whole chain on a matrix of virtual trials (views, movements, ankles,
+valgus) and prints, side by side, the errors against the truth of ours (depth), of MediaPipe's
+own 3D world landmarks and of a 2D FPPA on the color image (a few minutes).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from analysis.skeleton.virtual_check import (EPOCH_S, VirtualSpec, force_events_from_truth,  # noqa: E402
+                                             write_virtual_trial)
+
+
+WINDOWS = {"squat": (1.0, 4.6), "single-leg-squat": (1.0, 4.6), "cmj": (1.6, 4.2), "dj": (1.6, 3.4)}
+MATRIX = [  # (kind, view, traits)
+    ("squat", "front", {}), ("squat", "front", {"ankle": "restricted"}),
+    ("squat", "45", {}), ("single-leg-squat", "front", {"valgus_left_deg": 12.0}),
+    ("cmj", "front", {}), ("dj", "front", {}), ("dj", "front", {"ankle": "restricted"}),
+    ("dj", "45", {"valgus_left_deg": 2.0, "valgus_right_deg": 14.0}),
+]
+
+
+def accuracy(detector_noise_px=None, cases=None) -> int:
+    from analysis.skeleton.virtual_check import VirtualSpec, run_case
+    cases = cases or MATRIX
+    print("errors vs truth, degrees: RMSE over the squat bottom / landing phase, error at events "
+          "(IC = initial contact or squat bottom, PF = peak force, PK = peak knee flexion)")
+    print(f"{'trial':40s} {'leg':5s} | {'DF rmse ours/world':>18s} | {'DF err IC PF PK (ours)':>22s} | "
+          f"{'FPPA rmse ours/world/2D':>24s} | {'FPPA err IC PF PK (ours)':>24s} | DFmax true/ours")
+    for kind, view, traits in cases:
+        spec = VirtualSpec(kind=kind, view=view, traits=traits, depth_fps=30.0, window_s=WINDOWS[kind])
+        with tempfile.TemporaryDirectory() as d:
+            ev = run_case(d, spec, truth_detector_noise_px=detector_noise_px)
+        label = f"{kind} {view} {','.join(f'{k}={v}' for k, v in traits.items()) or 'normal'}"
+        for row in ev["reps"]:
+            for side in ("left", "right"):
+                r = row[side]
+
+                def g(k):
+                    v = r.get(k)
+                    return f"{v:5.1f}" if isinstance(v, float) else "    -"
+                print(f"{label:40s} {side:5s} | {g('dorsiflexion_rmse_deg')} / {g('dorsiflexion_rmse_world_deg')}     | "
+                      f"{g('dorsiflexion_err_at_contact_deg')} {g('dorsiflexion_err_at_peak_force_deg')} "
+                      f"{g('dorsiflexion_err_at_peak_knee_flexion_deg')}  | "
+                      f"{g('fppa_rmse_deg')} / {g('fppa_rmse_world_deg')} / {g('fppa_rmse_2d_deg')}  | "
+                      f"{g('fppa_err_at_contact_deg')} {g('fppa_err_at_peak_force_deg')} "
+                      f"{g('fppa_err_at_peak_knee_flexion_deg')}    | "
+                      f"{g('dorsiflexion_max_true_deg')} / {r.get('dorsiflexion_max_ours_deg') or float('nan'):5.1f} "
+                      f"{r['verdict']['verdict']}", flush=True)
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--view", default="front", choices=["front", "45"])
+    ap.add_argument("--keep", help="folder to keep the rendered trial in")
+    ap.add_argument("--accuracy", action="store_true", help="run the accuracy matrix instead")
+    ap.add_argument("--truth-detector-noise-px", type=float, default=None,
+                    help="with --accuracy: the TEST-ONLY truth-projection detector instead of MediaPipe")
+    a = ap.parse_args(argv)
+    if a.accuracy:
+        return accuracy(a.truth_detector_noise_px)
+    from analysis.skeleton_pipeline import analyze_skeleton
+    from data.trial import open_trial
+    spec = VirtualSpec(kind="dj", view=a.view, color_fps=30.0, depth_fps=90.0, window_s=(1.0, 6.0))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(a.keep or tmp)
+        path = folder / f"bench_dj_{a.view}.h5"
+        t0 = time.perf_counter()
+        if not path.exists():
+            w = write_virtual_trial(path, spec)
+            motion = w["motion"]
+        else:
+            from analysis.skeleton.virtual_check import _motion
+            motion = _motion(spec)
+        render_s = time.perf_counter() - t0
+        tr = open_trial(path)
+        duration = float(tr.stream("color").time_host_s[-1] - tr.stream("color").time_host_s[0]) + 1 / 30
+        n_depth, n_color = len(tr.stream("depth")), len(tr.stream("color"))
+        t1 = time.perf_counter()
+        res = analyze_skeleton(tr, {}, force_events_from_truth(motion))
+        total = time.perf_counter() - t1
+        tr.close()
+    tm = res["timings_s"]
+    parts = {"pose 2D (MediaPipe)": tm.get("pose_2d_s", 0.0),
+             "depth->color align": tm.get("align_s", 0.0),
+             "depth sampling": tm.get("depth_sample_s", 0.0),
+             "skeletal fit": tm.get("fit_s", 0.0),
+             "filter + lab": tm.get("filter_s", 0.0)}
+    parts["other (reading, kinematics)"] = total - sum(parts.values())
+    print(f"skeleton analysis of a {duration:.2f} s drop jump ({n_depth} depth @ 90 fps, "
+          f"{n_color} color @ 30 fps, view {a.view}): {total:.2f} s = "
+          f"{total / duration:.2f} x the trial's duration (rendering it took {render_s:.1f} s, not counted)")
+    for k, v in parts.items():
+        print(f"  {k:30s} {v:7.2f} s  {100 * v / total:5.1f} %  ({1000 * v / n_color:6.1f} ms per color frame)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

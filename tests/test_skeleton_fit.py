@@ -1,0 +1,61 @@
+"""The skeletal fit: bone lengths from a static trial, constant-length fit of noisy lifted joints
+with 2D observations, zero-lag filter, lab transform."""
+from __future__ import annotations
+
+import numpy as np
+
+from analysis import angles
+from analysis.joints import JOINT_INDEX, JOINT_NAMES
+from analysis.skeleton.fit import (BONES, FitSettings, estimate_bone_lengths, fit_frames,
+                                   lowpass_zero_lag, to_lab)
+from drivers.camera_model import D435_COLOR_640x480 as CI, invert_pose, standard_camera_pose, transform_points
+
+
+def _squat_truth(n=40):
+    from drivers.athlete.render_pose import simple_pose_lab
+    s = 0.5 - 0.5 * np.cos(np.linspace(0, 2 * np.pi, n))
+    return np.array([simple_pose_lab(squat=0.8 * x) for x in s])
+
+
+def test_fit_holds_bone_lengths_and_recovers_noisy_joints():
+    rng = np.random.default_rng(1)
+    T_lab_from_color = standard_camera_pose("45")
+    truth_lab = _squat_truth()
+    truth_cam = transform_points(invert_pose(T_lab_from_color), truth_lab)
+    L_true = {b: float(np.linalg.norm(truth_cam[0, JOINT_INDEX[b[0]]] - truth_cam[0, JOINT_INDEX[b[1]]]))
+              for b in BONES}
+    xy = CI.project(truth_cam) + rng.normal(0, 1.0, truth_cam.shape[:2] + (2,))
+    vis = np.ones(truth_cam.shape[:2])
+    lifted = truth_cam + rng.normal(0, 0.015, truth_cam.shape) * np.array([0.2, 0.2, 1.0])
+    ok = np.ones(truth_cam.shape[:2], bool)
+    ok[:, JOINT_INDEX["left_heel"]] = ok[:, JOINT_INDEX["right_heel"]] = False
+    lifted[10:14, JOINT_INDEX["left_knee"], 2] -= 0.25        # a wrong depth (occlusion)
+    static_L = estimate_bone_lengths(np.where(ok[..., None], lifted, np.nan)[:5], ok[:5])
+    assert abs(static_L[("left_hip", "left_knee")] - L_true[("left_hip", "left_knee")]) < 0.02
+    fitted, rms, rejected = fit_frames(xy, vis, np.where(ok[..., None], lifted, np.nan), ok, L_true,
+                                       CI, FitSettings(), init_hint_camera_m=truth_cam + 0.03)
+    assert rejected[10:14, JOINT_INDEX["left_knee"]].all()
+    for (a, b), L in L_true.items():
+        d = np.linalg.norm(fitted[:, JOINT_INDEX[a]] - fitted[:, JOINT_INDEX[b]], axis=-1)
+        assert np.abs(d - L).max() < 0.01, (a, b)
+    err = np.linalg.norm(fitted - truth_cam, axis=-1)
+    leg = [JOINT_INDEX[f"{s}_{j}"] for s in ("left", "right") for j in ("hip", "knee", "ankle", "toe")]
+    assert np.median(err[:, leg]) < 0.02
+    assert err[10:14, JOINT_INDEX["left_knee"]].max() < 0.05     # the bad depth was not followed
+    lab = to_lab(fitted, T_lab_from_color)
+    kf_err = np.degrees(angles.knee_flexion(lab, "left") - angles.knee_flexion(truth_lab, "left"))
+    assert np.sqrt(np.mean(kf_err ** 2)) < 3.0
+
+
+def test_zero_lag_filter_keeps_the_peak_time_and_leaves_gaps():
+    fs = 30.0
+    t = np.arange(0, 4, 1 / fs)
+    x = np.exp(-((t - 2.0) / 0.3) ** 2)
+    noisy = x + np.random.default_rng(0).normal(0, 0.02, t.size)
+    y = lowpass_zero_lag(noisy, fs, 6.0)
+    assert abs(t[np.argmax(y)] - 2.0) <= 1 / fs
+    assert np.std(y - x) < np.std(noisy - x)
+    g = noisy.copy()
+    g[50:60] = np.nan
+    yg = lowpass_zero_lag(g, fs, 6.0)
+    assert np.isnan(yg[50:60]).all() and np.isfinite(yg[:50]).all()
