@@ -9,9 +9,11 @@ One trial file and no batch option: as before (a bad file is an error). Several 
 skipped and named, exit code 1 when any was skipped, the combined table written with --table."""
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -39,6 +41,9 @@ def add_arguments(parser):
                         help="length of the body-weight window")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="any other force setting, e.g. --set onset_sd_factor=8")
+    parser.add_argument("--static", metavar="STATIC_TRIAL", default=None,
+                        help="the athlete's static standing trial (zero of the dorsiflexion, bone "
+                             "lengths); default: the static trial in the same session folder")
     parser.add_argument("--no-skeleton", action="store_true",
                         help="force analysis only, even for trials with camera streams")
     parser.add_argument("--workers", type=int, metavar="N", default=None,
@@ -79,7 +84,8 @@ def build_settings(args):
     return ForceSettings.from_dict(d)
 
 
-def analyze_trial(path: str, settings, kind: str | None, write: bool, skeleton: bool = True) -> dict:
+def analyze_trial(path: str, settings, kind: str | None, write: bool, skeleton: bool = True,
+                  static_trial: str | None = None) -> dict:
     from analysis.force import ForceAnalysisError, analyze_force
     from analysis.force.trial_force import TrialForceError, force_from_trial
     from data.trial import TrialError, open_trial, write_results
@@ -112,11 +118,65 @@ def analyze_trial(path: str, settings, kind: str | None, write: bool, skeleton: 
             raise UserError(str(exc)) from None
     # ==== KINEMATICS HOOK: skeleton + kinematics results are added here =====================
     if skeleton and has_camera:
-        add_kinematics(path, out, write)
+        add_kinematics(path, out, write, static_trial=static_trial)
     return out
 
 
-def add_kinematics(path: str, out: dict, write: bool, settings: dict | None = None) -> None:
+def find_static_trial(path: str) -> str | None:
+    """The static standing trial of the same session: the latest complete trial of kind
+    'static' in the trial's folder that started before it (else the first one after it)."""
+    from data.trial import TrialError, open_trial
+    here = Path(path).resolve()
+    candidates = []
+    for other in sorted(here.parent.glob("*.h5")):
+        if other == here:
+            continue
+        try:
+            with open_trial(other) as t:
+                if t.metadata.get("trial_kind") == "static" and t.status == "complete":
+                    candidates.append((str(t.metadata.get("start_time_utc", "")), str(other)))
+        except (TrialError, OSError):
+            continue
+    if not candidates:
+        return None
+    try:
+        with open_trial(here) as t:
+            start = str(t.metadata.get("start_time_utc", ""))
+    except (TrialError, OSError):
+        start = ""
+    before = [c for c in candidates if c[0] <= start]
+    return (max(before) if before else min(candidates))[1]
+
+
+@functools.lru_cache(maxsize=8)
+def _static_reference(static_path: str, mtime: float) -> dict:
+    from analysis.skeleton_pipeline import static_reference_from_trial
+    from data.trial import open_trial
+    with open_trial(static_path) as t:
+        ref = static_reference_from_trial(t)
+    ref["trial"] = static_path
+    return ref
+
+
+def _merge_legs(reps: list[dict], kinematics: dict) -> None:
+    """Per rep, the skeleton's `left` and `right` objects (angles at the force events, tracking
+    quality) go beside the force metrics of the same rep."""
+    by_rep = {k.get("rep"): k for k in kinematics.get("reps", [])}
+    for i, rep in enumerate(reps):
+        k = by_rep.get(rep.get("rep", i + 1))
+        if k is None:
+            continue
+        for side in ("left", "right"):
+            leg = dict(k.get(side) or {})
+            verdict = (k.get("verdict") or {}).get(side)
+            if verdict is not None:
+                leg["verdict"] = verdict
+            leg.setdefault("tracking_quality", (kinematics.get("tracking_quality") or {}).get(side))
+            rep[side] = leg
+
+
+def add_kinematics(path: str, out: dict, write: bool, settings: dict | None = None,
+                   static_trial: str | None = None) -> None:
     """Run analysis.skeleton_pipeline.analyze_skeleton(trial, settings, force_events) on a trial
     with camera streams: out['kinematics'] gets its summary (per-rep angles at the force events,
     tracking quality, verdict) and /results/skeleton its arrays. Skipped, with a warning in
@@ -127,14 +187,20 @@ def add_kinematics(path: str, out: dict, write: bool, settings: dict | None = No
     except ImportError as exc:
         out["warnings"].append(f"kinematics skipped: the skeleton pipeline is not available ({exc})")
         return
+    settings = dict(settings or {})
+    static_trial = static_trial or find_static_trial(path)
     try:
+        if static_trial and Path(static_trial).resolve() != Path(path).resolve():
+            ref = _static_reference(str(Path(static_trial).resolve()), Path(static_trial).stat().st_mtime)
+            settings["skeleton"] = {**settings.get("skeleton", {}), "static": ref}
         with open_trial(path) as t:
-            sk = analyze_skeleton(t, settings or {}, out)
+            sk = analyze_skeleton(t, settings, out)
     except (SkeletonError, TrialError, ValueError) as exc:      # SkeletonError: one-line reason
         out["warnings"].append(f"kinematics skipped: {' '.join(str(exc).split())[:300]}")
         return
     summary = {k: v for k, v in sk.items() if k not in ("arrays", "_landmarks", "timings_s")}
     out["kinematics"] = summary
+    _merge_legs(out["reps"], summary)
     if write:
         attrs = {k: v for k, v in summary.items() if k != "settings"}
         attrs["timings_s"] = sk.get("timings_s", {})
@@ -227,7 +293,8 @@ def _is_batch(args) -> bool:
 def run(args) -> int:
     settings = build_settings(args)
     if not _is_batch(args):
-        results = [analyze_trial(p, settings, args.kind, not args.no_write, not args.no_skeleton)
+        results = [analyze_trial(p, settings, args.kind, not args.no_write, not args.no_skeleton,
+                                 static_trial=args.static)
                    for p in args.trials]
         _print_results(results, args.json)
         return 0
