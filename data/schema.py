@@ -99,3 +99,21 @@ NUMERIC_CHUNK_MAX_BYTES = 256 * 1024
 JSON_ATTRS_LIST = "json_attrs"
 
 RESULT_ATTRS = ("software_version", "created_utc", "settings")
+
+# /results/<name> groups with a fixed meaning: attr -> (type, required). float accepts ints and
+# NaN; other attrs are allowed. /results/sync: the measured camera <-> plate time offset
+# (calibration.time_sync), written after capture by write_results(path, "sync", attrs=...).
+RESULT_SPECS = {
+    "sync": {
+        "offset_s": (float, True),          # t_plate - t_camera for the same instant, s
+        "uncertainty_s": (float, True),     # 1-sigma, s (NaN if unknown)
+        "method": (str, True),              # e.g. "passive_com_acceleration", "stomp"
+        "offset_applied_s": (float, False), # the offset analysis applies (e.g. session fit)
+        "correlation": (float, False),      # peak normalised cross-correlation, 0..1
+        "windows": (int, False),            # movement windows that contributed
+        "mid_time_host_s": (float, False),  # host time the offset refers to (Unix epoch s)
+        "ok": (bool, False),                # passed the recorder's checks
+        "why": (str, False),                # why not ok
+        "truth_offset_s": (float, False),   # simulator only: the injected offset
+    },
+}

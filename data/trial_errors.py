@@ -12,3 +12,8 @@ class TrialError(UserError):
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split()))
+
+
+class TrialWriteError(TrialError):
+    """Writing a trial failed (full disk, I/O error). The writer is then `failed`; the file keeps
+    what was flushed before the error (status 'recording'; `station recover` finishes it)."""

@@ -71,6 +71,29 @@ def _check_file(f: h5py.File, problems: list[str]) -> None:
                 if a not in g.attrs:
                     problems.append(f"/results/{name}: attr {a} missing")
             _check_json(g, "settings", f"/results/{name}", problems)
+            if name in schema.RESULT_SPECS and isinstance(g, h5py.Group):
+                _check_result_attrs(g, f"/results/{name}", schema.RESULT_SPECS[name], problems)
+
+
+_TYPE_NAMES = {float: "a number", int: "an integer", str: "a string", bool: "a boolean"}
+
+
+def _check_result_attrs(g: h5py.Group, where: str, spec: dict, problems: list[str]) -> None:
+    attrs = read_attrs(g)
+    for a, (typ, required) in spec.items():
+        if a not in attrs:
+            if required:
+                problems.append(f"{where}: attr {a} missing")
+            continue
+        v = attrs[a]
+        if typ is float:
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool)
+        elif typ is int:
+            ok = isinstance(v, int) and not isinstance(v, bool)
+        else:
+            ok = isinstance(v, typ)
+        if not ok:
+            problems.append(f"{where}: attr {a} must be {_TYPE_NAMES[typ]}, not {v!r}"[:200])
 
 
 def _check_json(obj, attr: str, where: str, problems: list[str]) -> None:

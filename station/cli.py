@@ -28,6 +28,7 @@ COMMANDS = {
     "import": ("import_cmd", "import an external force recording (text, OpenSim .mot/.sto, C3D) as a trial"),
     "analyze": ("analyze", "analyse trials (events, jump/squat metrics, angles) and write results into them"),
     "inspect": ("inspect", "print a human summary of a trial file (or --json)"),
+    "recover": ("recover", "finish a trial whose writer was killed: writes <name>.recovered.h5 (status aborted); the original is untouched"),
     "report": ("report", "write an HTML report of a trial or a session"),
     "export": ("export", "export a trial to CSV or C3D"),
 }

@@ -85,3 +85,35 @@ def test_write_results_refuses_non_trials(tmp_path):
         f["x"] = 1
     with pytest.raises(TrialError, match="another kind"):
         write_results(other, "force", arrays={})
+
+
+def test_results_sync_is_accepted_and_checked(small_trial_file):
+    """The time sync measured after capture goes to /results/sync (calibrations cannot be added
+    once a trial streams): documented in SCHEMA.md, accepted and checked by the validator."""
+    write_results(small_trial_file, "sync",
+                  attrs={"offset_s": 0.041, "uncertainty_s": float("nan"),
+                         "method": "passive_com_acceleration", "offset_applied_s": 0.040,
+                         "correlation": 0.93, "windows": 3, "ok": True},
+                  settings={"cutoff_hz": 4.0})
+    assert validate_trial(small_trial_file) == []
+    with open_trial(small_trial_file) as t:
+        sync = t.result("sync").attrs
+        assert (sync["offset_s"], sync["method"], sync["ok"]) == (0.041, "passive_com_acceleration", True)
+    write_results(small_trial_file, "sync", attrs={"offset_s": "41 ms", "method": "stomp",
+                                                    "windows": 2.5})
+    assert validate_trial(small_trial_file) == [
+        "/results/sync: attr offset_s must be a number, not '41 ms'",
+        "/results/sync: attr uncertainty_s missing",
+        "/results/sync: attr windows must be an integer, not 2.5",
+    ]
+
+
+def test_schema_doc_lists_every_sync_attribute():
+    from pathlib import Path
+    from data import schema
+    doc = (Path(__file__).resolve().parents[1] / "data" / "SCHEMA.md").read_text()
+    section = doc.split("### `/results/sync`", 1)[1].split("\n## ", 1)[0]
+    for name, (_typ, required) in schema.RESULT_SPECS["sync"].items():
+        row = next((ln for ln in section.splitlines() if ln.startswith(f"| `{name}` |")), None)
+        assert row is not None, f"SCHEMA.md does not document /results/sync attr {name}"
+        assert ("| yes |" in row) == required, row

@@ -19,7 +19,8 @@ def _print_human(s: dict) -> None:
     md = s["metadata"]
     status = s["status"] + (f" ({s['status_reason']})" if s["status_reason"] else "")
     if s["status"] == "recording":
-        status += " - the writer has not closed it (still recording, or it was killed)"
+        status += (" - the writer has not closed it (still recording, or it was killed: "
+                   f"`station recover {s['path']}` finishes a copy)")
     print(f"trial   {s['path']}")
     print(f"status  {status}")
     print(f"athlete {md.get('athlete_id', '')}  protocol {md.get('protocol', '')}  "

@@ -2,8 +2,10 @@
 going through the virtual devices: per-load-cell loads in N (float stream kind 'force'), depth and
 color images from drivers.athlete.render (unless --no-images), and the ground truth in /truth.
 
-Time: time_device_s = time_host_s = start epoch + simulated time, the epoch fixed by the seed, so
-the same arguments give the same data.
+Time: time_device_s = time_host_s = start epoch + simulated time, the epoch fixed by the seed, and
+the trial's start and end times are the simulated ones; the file is written offline
+(TrialWriter(live=False): no timed flushes), so the same arguments give the same file, byte for
+byte.
 """
 from __future__ import annotations
 
@@ -83,7 +85,9 @@ def write_simulated_trial(path, motion, *, seed: int, images: bool = True, view:
             "settings": {"seed": int(seed), "view": view, "images": bool(images),
                          "traits": motion.traits.to_dict()}}
     summary = {"plate_samples": n_plate, "depth_frames": 0, "color_frames": 0, "images": images}
-    with TrialWriter(path, metadata=meta) as w:
+    # live=False: written offline (no SWMR, no timed flushes), so the bytes depend only on the
+    # seed and options; the end time is the simulated one: same seed -> same file, bit for bit.
+    with TrialWriter(path, metadata=meta, live=False) as w:
         plate_streams = []
         for geom in motion.plates:
             name = geom.name
@@ -104,20 +108,9 @@ def write_simulated_trial(path, motion, *, seed: int, images: bool = True, view:
         arrays, attrs = truth_of(motion)
         attrs = dict(attrs, seed=int(seed), start_epoch_s=epoch, images=render_note)
         w.write_truth(arrays, attrs)
-        w.close(status="complete")
-    _fix_end_time(path, epoch + motion.duration_s)
+        w.close(status="complete", end_time_utc=epoch + motion.duration_s)
     summary["images_note"] = render_note
     return summary
-
-
-def _fix_end_time(path, end_epoch_s: float) -> None:
-    """TrialWriter stamps the wall-clock end time at close; a simulated trial ends at its
-    simulated end instead, so that the same seed gives the same file byte for byte."""
-    import datetime as dt
-    import h5py
-    end = dt.datetime.fromtimestamp(end_epoch_s, dt.timezone.utc).isoformat(timespec="microseconds")
-    with h5py.File(path, "r+", libver="latest") as f:
-        f["metadata"].attrs["end_time_utc"] = end
 
 
 _CAMERA_STREAMS = (("depth", DEPTH_FPS, "depth", "mm", "camera_depth", "uint16"),
