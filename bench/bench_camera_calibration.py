@@ -1,6 +1,6 @@
 """Camera -> plate calibration: time and accuracy of each method on the simulated camera.
 
-    .venv/bin/python bench/bench_camera_calibration.py [--frames 10] [--seeds 3]
+    .venv/bin/python bench/bench_camera_calibration.py [--frames 90] [--seeds 3]
 
 For the reference set-ups (standard_camera_pose 'front' and '45', 2-3 m; at 2 m aimed at 0.5 m
 so the plate is in the color image) and each method (board, boardless), prints per pose: the
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from calibration.boardless import solve_boardless_pose          # noqa: E402
 from calibration.camera_pose import solve_board_pose            # noqa: E402
-from calibration.camera_wizard import SimulatedCamera           # noqa: E402
+from calibration.camera_wizard import DEFAULT_FRAMES, SimulatedCamera     # noqa: E402
 from drivers.camera_model import standard_camera_pose           # noqa: E402
 from station.errors import UserError                            # noqa: E402
 
@@ -45,7 +45,8 @@ def errors(T_est, T_true):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=10)
+    ap.add_argument("--frames", type=int, default=DEFAULT_FRAMES,
+                    help=f"frames per calibration (default {DEFAULT_FRAMES}: the wizard's)")
     ap.add_argument("--seeds", type=int, default=3)
     a = ap.parse_args(argv)
     capture_s = a.frames / 30.0

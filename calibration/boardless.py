@@ -19,7 +19,8 @@ Steps (`solve_boardless_pose`):
    reference set-ups put the camera in front of the athlete, or 45 degrees to the front right).
 5. a second pass seeded with the first (the plane from the plate's inner part only).
 How accurate it is (docs/CAMERA_CALIBRATION.md, bench/bench_camera_calibration.py): on the
-virtual scene 2-12.5 mm and <= 0.21 deg at 2-3 m, close to the board method; the heading and
+virtual scene up to 5.6 mm and 0.08 deg at 2-3 m with the wizard's 90 frames (up to 12.5 mm
+and 0.21 deg with 10), close to the board method; the heading and
 in-plane position rest on edge pixels of 6-17 mm footprint, and real plates (rounded edges,
 cables, mats) and real depth (edge artefacts, plane bias) will do worse than the ideal box.
 """
@@ -28,8 +29,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from calibration.camera_pose import (CameraPose, Plane, RgbdFrame, _as_frames, fit_plane, pixel_rays,
-                                     plane_in_region)
+from calibration.camera_pose import CameraPose, RgbdFrame, _as_frames
+from calibration.plane_fit import Plane, fit_plane, pixel_rays, plane_in_region
 from drivers.camera_model import invert_pose
 from drivers.plate_geometry import PlateGeometry
 from station.errors import UserError
@@ -41,12 +42,14 @@ MIN_EDGE_POINTS = 40
 
 def _mean_depth(frames: list[RgbdFrame]) -> np.ndarray:
     """Per-pixel mean of the valid depth over frames (0 where never valid)."""
-    stack = np.stack([np.asarray(f.depth_m, float) for f in frames])
-    valid = stack > 0
-    n = valid.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.where(n > 0, (stack * valid).sum(axis=0) / np.maximum(n, 1), 0.0)
-    return z
+    total = np.zeros(np.shape(frames[0].depth_m), float)
+    n = np.zeros(total.shape, np.int32)
+    for f in frames:             # running sums: a 3 s capture is 90 frames
+        z = np.asarray(f.depth_m, float)
+        valid = z > 0
+        total[valid] += z[valid]
+        n += valid
+    return np.where(n > 0, total / np.maximum(n, 1), 0.0)
 
 
 def find_floor(points_depth: np.ndarray, max_tilt_deg: float = 45.0) -> Plane:

@@ -13,7 +13,12 @@ Steps (`solve_board_pose`):
 4. refinement: depth fixes the plane (normal and height: many points), the corners fix the
    in-plane position and heading (rays through the corner pixels cut with the depth plane, then
    a 2D rigid fit to the board's known corners). PnP alone is poorly conditioned at the
-   ~20 degree view of a flat board 2-3 m away; depth is not.
+   ~20 degree view of a flat board 2-3 m away; depth is not;
+5. second plane pass: the plane refitted over the whole plate top (calibration.plane_fit.
+   plate_top_region, 20 mm inside its edges) where step 4 put it, and step 4 repeated. At 3 m
+   the camera position's error is the plane's tilt x 3 m (0.1 deg = 5.5 mm), and that tilt
+   error is depth noise: more pixels (the plate top, not only the board's inner part) and more
+   frames reduce it (docs/CAMERA_CALIBRATION.md has the measurements).
 Result: T_lab_from_color and, through the camera's reported depth->color extrinsic,
 T_lab_from_depth, with the errors above. Frames: camera x right, y down, z forward; lab:
 origin plate top centre, z up (docs/CONTRACTS.md).
@@ -26,12 +31,15 @@ import cv2
 import numpy as np
 
 from calibration.charuco import STATION_BOARD, BoardSpec, corners_board_m, make_board
+from calibration.plane_fit import (MIN_PLANE_POINTS, PLATE_INSET_M, Plane, board_region,  # noqa: F401
+                                   depth_points, fit_plane, pixel_rays, plane_in_region, plate_top_region,
+                                   refit_plane_inverse_depth)
 from drivers.camera_model import Intrinsics, invert_pose, transform_points
 from station.errors import UserError
 
 MIN_CORNERS = 4                 # ChArUco corners needed for a pose
 MAX_VIEW_ANGLE_DEG = 78.0       # angle between the board normal and the line of sight (reference set-ups: 68-72)
-MIN_PLANE_POINTS = 300          # depth points on the board/plate needed for the plane
+MAX_DETECT_FRAMES = 10          # color frames the board is detected in (spread over the capture)
 
 
 @dataclass
@@ -65,23 +73,6 @@ class CameraPose:
     method: str                         # "board" or "boardless"
     errors: dict = field(default_factory=dict)   # reprojection_px, plane_distance_mm, ...
     details: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Plane:
-    """n . p + d = 0 in some frame, unit normal n, with its inlier count and RMS residual."""
-    normal: np.ndarray
-    d: float
-    n_inliers: int
-    rms_m: float
-
-    def distance(self, points: np.ndarray) -> np.ndarray:
-        return np.asarray(points, float) @ self.normal + self.d
-
-    def transformed(self, T_to_from_this: np.ndarray) -> "Plane":
-        R, t = T_to_from_this[:3, :3], T_to_from_this[:3, 3]
-        n = R @ self.normal
-        return Plane(n, float(self.d - n @ t), self.n_inliers, self.rms_m)
 
 
 # --------------------------------------------------------------------------- detection
@@ -138,6 +129,23 @@ def detect_board(color_rgb: np.ndarray, spec: BoardSpec = STATION_BOARD,
     return best[2]
 
 
+def detect_board_merged(color_rgb: np.ndarray, spec: BoardSpec = STATION_BOARD, upscales=(2, 3),
+                        roi: tuple | None = None) -> BoardDetection:
+    """detect_board at each of `upscales` separately; each corner's pixel is the mean of the
+    scales that found it (markers: the scale that found most). The corners' error is systematic
+    and depends on the scale (measured against the rendered truth, RMS px at scale 2 / 3 / both
+    averaged: 45 deg 3 m 0.40-0.43 / 0.27-0.28 / 0.32; 45 deg 2 m 0.13 / 0.25 / 0.18-0.19;
+    front 2 m 0.18 / 0.11 / 0.13-0.14): which scale is better changes with the view, the mean of
+    both is never the worse one, and a corner one scale misses the other may find."""
+    dets = [detect_board(color_rgb, spec, upscales=(s,), roi=roi) for s in upscales]
+    ids = sorted(set().union(*[set(d.charuco_ids.tolist()) for d in dets]))
+    px = np.array([np.mean([d.charuco_px[list(d.charuco_ids).index(i)] for d in dets
+                            if i in d.charuco_ids], axis=0) for i in ids]).reshape(-1, 2)
+    best = max(dets, key=lambda d: (len(d.marker_ids), d.n_corners))
+    return BoardDetection(np.asarray(ids, int), px, best.marker_ids, best.marker_corners_px,
+                          max(upscales))
+
+
 def board_roi(det: BoardDetection, shape, margin_px: int = 30) -> tuple | None:
     """Pixel box around the detected markers (for a faster search in the next frames)."""
     if len(det.marker_ids) == 0:
@@ -148,10 +156,21 @@ def board_roi(det: BoardDetection, shape, margin_px: int = 30) -> tuple | None:
             min(w, int(pts[:, 0].max()) + margin_px + 1), min(h, int(pts[:, 1].max()) + margin_px + 1))
 
 
+def detection_frames(frames, max_frames: int = MAX_DETECT_FRAMES) -> list:
+    """At most `max_frames` frames spread evenly over the capture, for board detection. The
+    corners' error is systematic (the same in every frame of a still camera), so detecting in
+    more frames costs time and gains nothing; the depth of every frame is still used."""
+    frames = list(frames)
+    if len(frames) <= max_frames:
+        return frames
+    idx = np.unique(np.round(np.linspace(0, len(frames) - 1, max_frames)).astype(int))
+    return [frames[i] for i in idx]
+
+
 def detect_board_frames(frames, spec: BoardSpec = STATION_BOARD) -> list[BoardDetection]:
-    """detect_board on each frame of a still camera: the first one searches the whole image,
-    the others only around the board found there."""
-    out, roi, scales = [], None, (2, 3)
+    """The board in each frame of a still camera: the first frame is searched whole, then every
+    frame only around the board found there, at 2x and 3x enlargement (detect_board_merged)."""
+    out, roi = [], None
     for f in frames:
         if roi is None:
             # whole image at 2x (cheaper), then 3x only if that found nothing
@@ -159,11 +178,8 @@ def detect_board_frames(frames, spec: BoardSpec = STATION_BOARD) -> list[BoardDe
             if len(det.marker_ids) == 0:
                 det = detect_board(f.color_rgb, spec, upscales=(3,))
             roi = board_roi(det, f.color_rgb.shape)
-            if roi is not None:     # pick the scale on the board's region, keep it for the rest
-                det = detect_board(f.color_rgb, spec, upscales=(2, 3), roi=roi)
-                scales = (det.scale,)
-        else:
-            det = detect_board(f.color_rgb, spec, upscales=scales, roi=roi)
+        if roi is not None:
+            det = detect_board_merged(f.color_rgb, spec, upscales=(2, 3), roi=roi)
         out.append(det)
     return out
 
@@ -212,60 +228,7 @@ def view_angle_deg(T_color_from_board: np.ndarray, spec: BoardSpec = STATION_BOA
 
 
 # --------------------------------------------------------------------------- depth
-def depth_points(frame: RgbdFrame, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Valid depth pixels -> ((N, 3) points in the depth camera frame, (N, 2) their pixels)."""
-    z = np.asarray(frame.depth_m, float)[::stride, ::stride]
-    v, u = np.nonzero(z > 0)
-    px = np.stack([u * stride, v * stride], axis=-1).astype(float)
-    return frame.depth_intrinsics.deproject(px, z[v, u]), px
-
-
-def fit_plane(points_depth: np.ndarray, threshold_m: float = 0.03, seed: int = 0,
-              ransac_iterations: int = 300) -> Plane:
-    """Plane through depth-camera points (depth camera frame): RANSAC (open3d segment_plane)
-    for the inliers, then `refit_plane_inverse_depth` on them."""
-    import open3d as o3d
-    pts = np.asarray(points_depth, float)
-    if len(pts) < 3:
-        raise ValueError("fewer than 3 points")
-    o3d.utility.random.seed(seed)
-    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(pts))
-    model, _ = cloud.segment_plane(distance_threshold=threshold_m, ransac_n=3,
-                                   num_iterations=ransac_iterations)
-    a, b, c, d = model
-    k = float(np.linalg.norm([a, b, c]))
-    near = np.abs(pts @ (np.array([a, b, c]) / k) + d / k) < threshold_m
-    # refit on ALL the points near the RANSAC plane (not only its inliers, which a slightly
-    # tilted RANSAC plane would truncate unevenly)
-    return refit_plane_inverse_depth(pts, keep=near)
-
-
-def refit_plane_inverse_depth(points_depth: np.ndarray, keep: np.ndarray | None = None) -> Plane:
-    """Least-squares plane for stereo depth points (depth camera frame).
-
-    Stereo noise lies along the viewing rays and is constant in disparity (~1/z), not isotropic:
-    an orthogonal (PCA) fit of a plane seen at ~20 degrees is then tilted by the ray-direction
-    noise (measured: 0.4-0.75 deg on the rendered plate 2-2.5 m away). In inverse depth a plane is
-    linear, 1/z = a x/z + b y/z + c, with homoscedastic noise, so ordinary least squares is
-    unbiased: the plane is (a, b, c) . p = 1."""
-    p = np.asarray(points_depth, float)
-    z = p[:, 2]
-    A = np.column_stack([p[:, 0] / z, p[:, 1] / z, np.ones(len(p))])
-    b = 1.0 / z
-    keep = np.ones(len(p), dtype=bool) if keep is None else np.asarray(keep, bool)
-    for _ in range(4):          # trim outliers at 3.5 robust sigmas of the inverse-depth residual
-        coef, *_ = np.linalg.lstsq(A[keep], b[keep], rcond=None)
-        r = b - A @ coef
-        sigma = 1.4826 * np.median(np.abs(r[keep])) + 1e-12
-        keep = np.abs(r) < 3.5 * sigma
-    coef, *_ = np.linalg.lstsq(A[keep], b[keep], rcond=None)
-    p = p[keep]
-    k = float(np.linalg.norm(coef))
-    n, d = coef / k, -1.0 / k
-    res = p @ n + d
-    return Plane(n, d, int(len(p)), float(np.sqrt(np.mean(res ** 2))))
-
-
+# (the plate/board plane in depth: calibration/plane_fit.py)
 def depth_at_color_pixels(frame: RgbdFrame, px_color: np.ndarray, radius_px: float = 2.5) -> np.ndarray:
     """Depth aligned to color at given color pixels: (N, 3) points in the COLOR frame, from the
     median of the depth points that project within `radius_px` of each pixel (NaN if none)."""
@@ -288,58 +251,6 @@ def _as_frames(frames) -> list[RgbdFrame]:
     if not frames:
         raise UserError("no camera frames to calibrate from; check that the camera streams")
     return frames
-
-
-def pixel_rays(intr: Intrinsics) -> np.ndarray:
-    """(H, W, 3) ray (x/z, y/z, 1) of every pixel of a camera without distortion."""
-    v, u = np.mgrid[0:intr.height, 0:intr.width].astype(float)
-    return np.stack([(u - intr.ppx) / intr.fx, (v - intr.ppy) / intr.fy, np.ones_like(u)], axis=-1)
-
-
-def plane_in_region(frames, region_fn, min_points: int = MIN_PLANE_POINTS,
-                    threshold_m: float = 0.03) -> tuple[Plane, int]:
-    """Plane (depth camera frame) through the depth of the pixels that `region_fn` picks.
-
-    region_fn(rays (H, W, 3) depth-frame rays) -> ((H, W) bool pixel mask, (H, W) expected depth
-    z in metres or None). Pixels are chosen by their RAY, not by their noisy 3D point: stereo noise
-    along the rays would otherwise push near-edge points out and far-edge points in, and tilt the
-    fitted plane. Depth within 0.15 m of the expected z is used, from every frame."""
-    frames = _as_frames(frames)
-    rays = pixel_rays(frames[0].depth_intrinsics)
-    mask, z_expected = region_fn(rays)
-    pts = []
-    for f in frames:
-        z = np.asarray(f.depth_m, float)
-        ok = mask & (z > 0)
-        if z_expected is not None:
-            ok &= np.abs(z - z_expected) < 0.15
-        pts.append(rays[ok] * z[ok][:, None])
-    pts = np.concatenate(pts)
-    n = len(pts) // len(frames)
-    if n < min_points:
-        raise UserError(f"no depth on the plate ({n} depth points per frame where the plate is, "
-                        f"{min_points} needed); check that the depth stream is on and nothing "
-                        "shiny or black covers the plate")
-    plane = fit_plane(pts, threshold_m=threshold_m)
-    if plane.d < 0:                 # normal towards the camera: the camera is above the plate
-        plane = Plane(-plane.normal, -plane.d, plane.n_inliers, plane.rms_m)
-    return plane, n
-
-
-def board_region(T_depth_from_board: np.ndarray, spec: BoardSpec, inset_m: float = 0.03):
-    """region_fn for plane_in_region: pixels whose ray meets the board (believed at
-    T_depth_from_board) at least `inset_m` inside its outline."""
-    def region(rays):
-        n_d = T_depth_from_board[:3, 2]
-        o_d = T_depth_from_board[:3, 3]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = (n_d @ o_d) / (rays @ n_d)
-        hit_b = transform_points(invert_pose(T_depth_from_board), rays * t[..., None])
-        w, h = spec.size_m
-        mask = ((t > 0) & (hit_b[..., 0] > inset_m) & (hit_b[..., 0] < w - inset_m)
-                & (hit_b[..., 1] > inset_m) & (hit_b[..., 1] < h - inset_m))
-        return mask, t
-    return region
 
 
 # --------------------------------------------------------------------------- solve
@@ -457,16 +368,19 @@ def check_board_view(det: BoardDetection, intr: Intrinsics, spec: BoardSpec = ST
 
 def solve_board_pose(frames, spec: BoardSpec = STATION_BOARD, detections: list | None = None,
                      min_corners: int = MIN_CORNERS,
-                     max_view_angle_deg: float = MAX_VIEW_ANGLE_DEG) -> CameraPose:
+                     max_view_angle_deg: float = MAX_VIEW_ANGLE_DEG, geom=None,
+                     plate_pass: bool = True) -> CameraPose:
     """Camera pose from the board on the plate (color), checked and refined with depth.
 
-    `frames`: one RgbdFrame or several of a still camera (the wizard passes ~1 s of frames;
-    corner pixels are averaged and the plane is fitted to the depth of all frames).
+    `frames`: one RgbdFrame or several of a still camera (the wizard passes 3 s, 90 frames; the
+    board is detected in 10 of them, spread over the capture, and its corner pixels averaged; the
+    plane is fitted to the depth of all frames). `geom` (PlateGeometry, default the standard
+    plate): the plate top the second plane pass uses; `plate_pass=False` skips that pass.
     Raises UserError: no board in view, board at a grazing angle, too few corners, no depth."""
     frames = _as_frames(frames)
     intr = frames[0].color_intrinsics
     T_color_from_depth = np.asarray(frames[0].T_color_from_depth, float)
-    dets = detections if detections is not None else detect_board_frames(frames, spec)
+    dets = detections if detections is not None else detect_board_frames(detection_frames(frames), spec)
     det = average_detections(dets)
     T_color_from_board, reproj_pnp, angle = check_board_view(det, intr, spec, min_corners,
                                                              max_view_angle_deg)
@@ -495,17 +409,35 @@ def solve_board_pose(frames, spec: BoardSpec = STATION_BOARD, detections: list |
     T_color_from_lab_pnp = T_color_from_board @ invert_pose(T_lab_from_board)
     T_color_from_lab = pose_from_plane_and_corners(plane_c, det.charuco_px, corners_lab, intr,
                                                    T_color_from_lab_pnp[:3, 0])
+    if plate_pass:
+        # second pass: the plane again, now over the whole plate top where the refined pose puts
+        # it (the first pass had to stay 30 mm inside the board where PnP put it). The plane's
+        # tilt is what limits the camera position at 3 m (0.1 deg = 5.5 mm there): measured on
+        # the rendered plate, its error is depth noise and falls with more pixels and frames.
+        T_depth_from_lab = T_depth_from_color @ T_color_from_lab
+        plane_d2, n_pts = plane_in_region(frames, plate_top_region(T_depth_from_lab, spec, geom))
+        plane_c = plane_d2.transformed(T_color_from_depth)
+        plane_rms_mm = plane_d2.rms_m * 1000.0
+        tilt_se = plane_d2.tilt_se_rad
+        T_color_from_lab = pose_from_plane_and_corners(plane_c, det.charuco_px, corners_lab, intr,
+                                                       T_color_from_lab[:3, 0])
+    else:
+        plane_rms_mm, tilt_se = plane_d.rms_m * 1000.0, plane_d.tilt_se_rad
     reproj = _rms_px(_project(intr, transform_points(T_color_from_lab, corners_lab)), det.charuco_px)
     T_lab_from_color = invert_pose(T_color_from_lab)
     T_lab_from_depth = T_lab_from_color @ T_color_from_depth
     T_lab_from_color_pnp = invert_pose(T_color_from_lab_pnp)
     pnp_shift_mm = float(np.linalg.norm(T_lab_from_color_pnp[:3, 3] - T_lab_from_color[:3, 3]) * 1000)
+    # the plane's tilt moves the camera by tilt x its distance from the plate: the part of the
+    # camera position's error that depth noise alone explains (1 standard error)
+    plate_distance_m = float(np.linalg.norm(T_lab_from_color[:3, 3]))
     return CameraPose(
         T_lab_from_depth=T_lab_from_depth, T_lab_from_color=T_lab_from_color, method="board",
         errors={"reprojection_px": reproj, "reprojection_pnp_px": reproj_pnp,
                 "plane_distance_mm": plane_distance_mm, "plane_angle_deg": plane_angle,
-                "corner_depth_rms_mm": corner_depth_rms_mm, "plane_rms_mm": plane_d.rms_m * 1000.0,
-                "pnp_vs_refined_mm": pnp_shift_mm},
+                "corner_depth_rms_mm": corner_depth_rms_mm, "plane_rms_mm": plane_rms_mm,
+                "pnp_vs_refined_mm": pnp_shift_mm, "plane_tilt_se_deg": float(np.degrees(tilt_se)),
+                "position_se_from_tilt_mm": float(tilt_se * plate_distance_m * 1000.0)},
         details={"n_frames": len(frames), "n_corners": det.n_corners,
                  "n_markers": int(len(det.marker_ids)), "view_angle_deg": angle,
                  "n_plane_points_per_frame": n_pts, "T_lab_from_color_pnp": T_lab_from_color_pnp.tolist()})

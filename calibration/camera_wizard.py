@@ -19,14 +19,21 @@ import time
 
 import numpy as np
 
-from calibration.camera_pose import (RgbdFrame, check_board_view, detect_board_frames, average_detections,
-                                     pose_error, solve_board_pose)
+from calibration.camera_pose import (RgbdFrame, average_detections, check_board_view, detect_board_frames,
+                                     detection_frames, pose_error, solve_board_pose)
 from drivers.camera_model import (D435_COLOR_640x480, D435_DEPTH_848x480, T_COLOR_FROM_DEPTH_D435,
                                   standard_camera_pose)
 from station.errors import UserError
 
 STILL_PX = 0.3              # max drift of the board corners during the "hold still" window
-DEFAULT_FRAMES = 10
+# 3 s at 30 fps. The plate plane's tilt from depth limits the camera position at 3 m (0.1 deg
+# = 5.5 mm there); measured on the virtual camera, its error is depth noise that averages down
+# with frames (3 m, 5 seeds, worst camera position front / 45 deg: 10 frames 9.5 / 5.4 mm,
+# 30 frames 7.0 / 4.0, 90 frames 3.1 / 3.0). The board is detected in 10 of them
+# (camera_pose.MAX_DETECT_FRAMES). A real D400 repeats part of its depth error from frame to
+# frame, so there the gain is smaller (docs/CAMERA_CALIBRATION.md).
+DEFAULT_FRAMES = 90
+CHECK_FRAMES = 10           # the self-check (--check): depth only, a plane and edges
 SIM_SERIAL = "SIM-D435-0001"
 
 
@@ -143,7 +150,7 @@ def calibrate(source, method: str = "board", n_frames: int = DEFAULT_FRAMES, say
                 say("plate in view? looking for the floor and the plate top in depth ...")
                 return solve_boardless_pose(frames), frames
             say("board in view? ...")
-            dets = detect_board_frames(frames)
+            dets = detect_board_frames(detection_frames(frames))
             det = average_detections(dets)
             _, _, angle = check_board_view(det, frames[0].color_intrinsics)
             say(f"  board found: {len(det.marker_ids)} markers, {det.n_corners} corners, "
@@ -201,8 +208,9 @@ def add_arguments(parser):
     parser.add_argument("--distance", type=float, default=2.5,
                         help="with --simulate: camera distance from the plate, m (default 2.5)")
     parser.add_argument("--serial", help="camera serial number (default: the only camera connected)")
-    parser.add_argument("--frames", type=int, default=DEFAULT_FRAMES,
-                        help=f"frames to average while the camera holds still (default {DEFAULT_FRAMES})")
+    parser.add_argument("--frames", type=int, default=None,
+                        help=f"frames to average while the camera holds still (default {DEFAULT_FRAMES}, "
+                             f"3 s at 30 fps; with --check {CHECK_FRAMES})")
     parser.add_argument("--out", help="calibration folder (default $STATION_HOME/calibration or ~/.station/calibration)")
     parser.add_argument("--check", action="store_true",
                         help="only check that the camera has not moved since its stored calibration")
@@ -218,6 +226,8 @@ def run(args) -> int:
     from calibration.camera_calibration_store import load_camera_calibration
     from calibration.self_check import check_camera
     say = (lambda *a: None) if args.json else print
+    if args.frames is None:
+        args.frames = CHECK_FRAMES if args.check else DEFAULT_FRAMES
     if args.frames < 1:
         raise UserError("--frames must be at least 1")
     T_true = None

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from calibration.camera_pose import solve_board_pose
+from calibration.camera_wizard import DEFAULT_FRAMES
 from drivers.camera_model import T_COLOR_FROM_DEPTH_D435
 from station.errors import UserError
 
@@ -30,12 +31,18 @@ def test_board_pose_within_5mm_and_half_degree(view, distance_m, target_height_m
     assert pose.errors["plane_angle_deg"] < 1.0 and abs(pose.errors["plane_distance_mm"]) < 20.0
 
 
-def test_board_at_3m_45deg_angle_within_half_degree():
-    """At 3 m the board's squares are ~8 px: position is worse than 5 mm (documented)."""
-    T_true = h.pose("45", 3.0)
-    pose = solve_board_pose(h.frames("45", 3.0, n=8, seed=1))
+@pytest.mark.slow
+@pytest.mark.parametrize("view", ["front", "45"])
+def test_board_pose_at_3m_within_5mm_and_half_degree(view):
+    """At 3 m the camera position's error is the plate plane's tilt x 3 m; the wizard's capture
+    (DEFAULT_FRAMES, 3 s) and the second plane pass over the plate top bring it within 5 mm
+    (bench/bench_camera_calibration.py: more seeds)."""
+    T_true = h.pose(view, 3.0)
+    pose = solve_board_pose(h.frames(view, 3.0, n=DEFAULT_FRAMES, seed=1))
     pos_mm, ang_deg = h.errors_mm_deg(pose.T_lab_from_depth, T_true)
-    assert ang_deg <= 0.5 and pos_mm <= 20.0, (pos_mm, ang_deg)
+    assert pos_mm <= 5.0 and ang_deg <= 0.5, (pos_mm, ang_deg, pose.errors)
+    # the camera-position uncertainty it reports from the plane's depth noise is within 5 mm too
+    assert 0.0 < pose.errors["position_se_from_tilt_mm"] < 5.0, pose.errors
 
 
 def test_no_board_in_view_is_a_clear_error():
