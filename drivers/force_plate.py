@@ -234,9 +234,18 @@ class ForcePlate:
             self.description["rate_hz"] = float(rate_hz)
 
     def start(self) -> None:
-        """Start streaming (an ASCII board streams anyway)."""
+        """Start streaming (an ASCII board streams anyway). Samples decoded before the start
+        (the tail of a previous stream still in the serial buffer) are dropped, so read() gives
+        only this stream's samples (counted in `stale_packets`)."""
         if self.protocol == "binary":
-            self._command("START", "START")
+            self._command("START", "START")       # the reader drops older blocks at the reply
+        else:
+            self._drop_pending()
+
+    def _drop_pending(self) -> None:
+        with self._cond:
+            self.stale_packets += sum(len(b) for b in self._blocks)
+            self._blocks = []
 
     def stop(self) -> None:
         if self.protocol == "binary":
@@ -284,6 +293,9 @@ class ForcePlate:
     def _control_line(self, line: str) -> None:
         parts = line.split()
         if parts[:2] == ["OK", "START"]:
+            # bytes arrive in order: every block handed over so far was sent before this START
+            # (e.g. the tail of the previous stream): not this stream's, drop it
+            self._drop_pending()
             self._accepting = True
             self._expect_seq = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
             self._last_seq_raw = self._last_t_raw = None

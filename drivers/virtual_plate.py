@@ -124,6 +124,16 @@ class VirtualPlate:
         self._reg_file = None
         self.commands_seen: list[str] = []
 
+    @property
+    def stream_t0_device_s(self) -> float:
+        """Device time (s) of sample 0 of the current stream (set at each START)."""
+        return self._stream_t0_dev
+
+    @property
+    def sequence(self) -> int:
+        """The sequence number of the next sample the plate will take."""
+        return self.start_sequence + self._k
+
     # ---- the force source ----------------------------------------------------------------
     def set_source(self, source) -> None:
         """source: None (unloaded), a callable f(t_s array) -> (n, channels) N with t in seconds

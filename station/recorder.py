@@ -24,14 +24,25 @@ and faults with their host times in /quality/faults (the drivers' faults plus th
 Ending a trial early (status 'aborted', reason recorded, everything before kept):
   * a device unplugged: the plate's stream ends (read() -> None) or the camera reports removal;
   * a stalled stream: no data from a device for `stall_s` while recording;
-  * the disk is full (OSError ENOSPC on a write) or any other write error;
+  * the disk is almost full: the writer checks the free space of the trial's folder
+    (shutil.disk_usage, once per `disk_check_s`) and ends the trial cleanly, before the disk
+    fills, when less is left than `disk_min_free_bytes` or `disk_margin_s` seconds of data at
+    the rate being written ("disk almost full: N MB left; ..."); record() refuses to start a
+    trial on such a disk (UserError) for the nominal rates of the devices;
+  * last resort, an actual write error (a disk filled by another program, an I/O error):
+    data.trial.TrialWriter marks itself failed (TrialWriteError); nothing more is written, the
+    fault is reported in the RecordingResult (the session file lists it), and the writer's
+    close() releases the file safely as last flushed (status 'recording', readable; `station
+    recover` finishes it) - a plain HDF5 close of such a file segfaults;
   * the writer cannot keep up (the queue stays full for `stall_s`).
 """
 from __future__ import annotations
 
 import errno
 import math
+import os
 import queue
+import shutil
 import threading
 import time
 from collections import deque
@@ -42,6 +53,18 @@ import numpy as np
 from station.errors import UserError
 
 _STOP = object()
+DISK_MIN_FREE_BYTES = 5_000_000     # always left free: closing, results, session.json
+DISK_MARGIN_S = 10.0                # plus this many seconds of data at the current rate
+DISK_CHECK_S = 1.0
+
+
+def free_bytes(folder) -> int:
+    return shutil.disk_usage(folder).free
+
+
+def disk_almost_full_message(free: int) -> str:
+    return (f"disk almost full: {free / 1e6:.0f} MB left; free space or choose another "
+            "--data folder")
 
 
 @dataclass
@@ -159,7 +182,9 @@ class _PlateStream:
 class Recorder:
     def __init__(self, plates=(), camera=None, calibrations: dict | None = None, *,
                  queue_s: float = 2.0, pretrigger_s: float = 0.5, stall_s: float = 1.0,
-                 live_s: float = 10.0, write_hook=None, extra_calibrations: dict | None = None):
+                 live_s: float = 10.0, write_hook=None, extra_calibrations: dict | None = None,
+                 disk_min_free_bytes: int = DISK_MIN_FREE_BYTES, disk_margin_s: float = DISK_MARGIN_S,
+                 disk_check_s: float = DISK_CHECK_S):
         """plates: open drivers.force_plate.ForcePlate devices (one device may carry two
         plates). camera: an open, configured drivers.camera.Camera (started by arm()).
         calibrations: plate stream name (plate1, plate2) -> calibration.plate.PlateCalibration
@@ -179,6 +204,10 @@ class Recorder:
         self.pretrigger_s = pretrigger_s
         self.stall_s = stall_s
         self.write_hook = write_hook
+        self.disk_min_free_bytes = int(disk_min_free_bytes)
+        self.disk_margin_s = float(disk_margin_s)
+        self.disk_check_s = float(disk_check_s)
+        self.disk_free_bytes = None            # at the last check (live status)
         self.extra_calibrations = extra_calibrations or {}   # name -> (attrs, arrays)
         rate = max([float(d.description.get("rate_hz") or 1000.0) for d in self.devices] or [1000.0])
         self.live = LiveForce(live_s, rate)
@@ -322,6 +351,14 @@ class Recorder:
     def record(self, path, metadata: dict) -> None:
         """Create the trial file and write from now on (and the pre-trigger ring before)."""
         from data.trial import TrialWriter
+        folder = os.path.dirname(os.path.abspath(str(path)))
+        need = self._disk_needed(self.nominal_bytes_per_s())
+        try:
+            free = free_bytes(folder)
+        except OSError:
+            free = None
+        if free is not None and free < need:
+            raise UserError(disk_almost_full_message(free))
         self.path = str(path)
         w = TrialWriter(path, metadata=metadata)
         self._writer = w
@@ -370,16 +407,55 @@ class Recorder:
                 self._queue.put(item)
             self._recording = True
 
+    def nominal_bytes_per_s(self) -> float:
+        """Raw bytes per second the devices will hand over at their nominal rates (samples
+        plus sequence and three times; images uncompressed: an upper bound)."""
+        total = 0.0
+        for s in self.plate_streams:
+            rate = float(s.device.description.get("rate_hz") or 1000.0)
+            total += rate * (4 * len(s.channels) + 32)
+        if self.camera is not None:
+            for m in self.camera.modes.values():
+                bpp = 2 if m.format == "z16" else 3
+                total += m.fps * (m.width * m.height * bpp + 32)
+        return total
+
+    def _disk_needed(self, bytes_per_s: float) -> float:
+        return self.disk_min_free_bytes + self.disk_margin_s * bytes_per_s
+
+    def _check_disk(self, folder, written: int, since: float) -> bool:
+        """True when the disk is too full to go on (the trial is then aborted)."""
+        now = time.monotonic()
+        rate = max(written / max(now - since, 1e-3), 0.0)
+        try:
+            free = free_bytes(folder)
+        except OSError:
+            return False
+        self.disk_free_bytes = free
+        if free < self._disk_needed(max(rate, self.nominal_bytes_per_s())):
+            self._abort("disk", "disk_full", disk_almost_full_message(free))
+            return True
+        return False
+
     def _write_loop(self) -> None:
+        from data.trial import TrialError
         w = self._writer
         broken = False
+        folder = os.path.dirname(os.path.abspath(self.path))
+        t_check, written = time.monotonic(), 0
         while True:
             item = self._queue.get()
             if item is _STOP:
                 return
             if broken:
                 continue
+            if time.monotonic() - t_check >= self.disk_check_s:
+                if self._check_disk(folder, written, t_check):
+                    broken = True          # ended cleanly: what is written stays, the file closes
+                    continue
+                t_check, written = time.monotonic(), 0
             kind, stream, obj = item
+            written += (obj.counts.nbytes + 32 * len(obj)) if kind == "plate" else obj.image.nbytes
             try:
                 if self.write_hook is not None:
                     self.write_hook(stream, len(obj) if kind == "plate" else 1)
@@ -396,11 +472,13 @@ class Recorder:
                                                  time_arrival_s=[obj.time_arrival_s])
                     self._stats[stream].add([obj.frame_number], [obj.time_device_s],
                                             [obj.time_host_s])
-            except (OSError, RuntimeError) as exc:        # h5py: RuntimeError on flush
-                broken = True
-                full = getattr(exc, "errno", None) == errno.ENOSPC or "No space left" in str(exc) \
-                    or "errno = 28" in str(exc)
-                what = "the disk is full" if full else f"cannot write the trial ({_short(exc)})"
+            except (OSError, RuntimeError, TrialError) as exc:   # TrialWriteError: the writer
+                broken = True                                   # is failed and writes no more
+                text = str(exc).lower()
+                full = getattr(exc, "errno", None) == errno.ENOSPC or "no space left" in text \
+                    or "errno = 28" in text or "errno 28" in text
+                what = ("the disk is full (a write failed: no space left on device)" if full
+                        else f"cannot write the trial ({_short(exc)})")
                 self._abort(stream, "disk_full" if full else "write_error", what)
 
     # ---- faults and the end ----------------------------------------------------------------
@@ -447,16 +525,19 @@ class Recorder:
             self.camera.stop()
         for t in self._threads:
             t.join(timeout=3.0)
+        if self._writer is not None and self._writer_thread is not None:
+            self._queue.put(_STOP)                 # write what was handed over, then count it
+            self._writer_thread.join(timeout=30.0)
         status = "aborted" if (self._abort_reason or reason) else "complete"
         why = self._abort_reason or reason
         faults = self.device_faults() + list(self._faults)
         quality = self._quality()
         close_error = ""
         if self._writer is not None:
-            if self._writer_thread is not None:
-                self._queue.put(_STOP)
-                self._writer_thread.join(timeout=30.0)
             close_error = self._finish_file(status, why, faults, quality)
+            if getattr(self._writer, "failed", False):
+                close_error = (f"the trial file keeps what was written before the write error "
+                               f"(status 'recording'; `station recover {self.path}` finishes it)")
             if close_error and not why:
                 status, why = "aborted", close_error
         return RecordingResult(self.path or "", status, why, quality, faults,

@@ -8,11 +8,13 @@ recorder as with real devices, fed by the virtual athlete.
   mapping must take out. Its calibration is known exactly (its offsets and gains), so the
   station uses that one, as a calibrated plate would.
 * Camera: drivers.virtual_camera.VirtualCamera (a pyrealsense2 software_device) fed by the
-  renderer (drivers/athlete/render.py). Rendering 848x480 depth takes ~25 ms a frame and
-  640x480 color ~75 ms on this machine (measured), so the simulated camera streams depth at
-  `depth_fps` (default 15) and color at `color_fps` (default 6, or none); if the renderer is
-  still slower than real time for a trial, its frames are rendered BEFORE the capture starts
-  (into a temporary Blosc-compressed HDF5 file, so memory stays flat) and the screen says so.
+  renderer (drivers/athlete/render.py), at the real camera's rates: depth 848x480 at 90 fps and
+  color 640x480 at 30 fps. Rendering costs more than real time on this machine (depth ~12 ms a
+  frame at load 4, i.e. ~1.1 s per second of 90 fps video; color more), so each trial's frames
+  are rendered BEFORE its capture starts (Renderer.render_frames into a temporary
+  Blosc-compressed HDF5 dataset, so memory stays flat) and the screen shows the progress. Lower
+  rates (`depth_fps`, `color_fps`, e.g. `station demo --camera-fps 30,10`) are an explicit
+  option: printed by describe() and stored in each trial (settings.simulation).
 * Known camera<->plate time error, for the time-sync checks: every camera frame shows the
   athlete as he was `camera_offset_s + camera_drift_ppm * 1e-6 * (t - session start)` later
   than its timestamp says (the same as a camera clock that is that much behind), so
@@ -40,11 +42,12 @@ TAIL_S = 4.0                   # camera frames prepared after the motion ends
 KIND_OF_STEP = {"stand": "stand", "static": "static", "squat": "squat",
                 "single-leg-squat": "single-leg-squat", "cmj": "cmj", "sj": "sj", "dj": "dj"}
 REALTIME_MARGIN = 0.7          # render on the fly only if it takes < 70 % of real time
+REAL_DEPTH_FPS, REAL_COLOR_FPS = 90, 30     # the real camera's rates (STATION.md)
 
 
 class SimulatedStation:
-    def __init__(self, traits=None, *, seed: int = 0, camera: bool = True, depth_fps: int = 15,
-                 color_fps: int | None = 6, camera_offset_s: float = 0.040,
+    def __init__(self, traits=None, *, seed: int = 0, camera: bool = True, depth_fps: int = 90,
+                 color_fps: int | None = 30, camera_offset_s: float = 0.040,
                  camera_drift_ppm: float = 50.0, plate_clock_offset_s: float = 1234.5,
                  plate_clock_drift_ppm: float = -30.0, plate_rate_hz: float = 1000.0,
                  say=print, view: str = "front", squat_tempo_s: float | None = None):
@@ -116,15 +119,66 @@ class SimulatedStation:
     def has_camera(self) -> bool:
         return self.camera_wanted
 
+    @property
+    def reduced_rates(self) -> bool:
+        """Slower than the real camera (depth only, without color, is not 'reduced')."""
+        return self.camera_wanted and (self.depth_fps < REAL_DEPTH_FPS or
+                                       (self.color_fps is not None and self.color_fps < REAL_COLOR_FPS))
+
+    def rates_text(self) -> str:
+        txt = (f"depth 848x480@{self.depth_fps}"
+               + (f", color 640x480@{self.color_fps}" if self.color_fps else ", no color"))
+        if self.reduced_rates:
+            txt += (f" (REDUCED for speed: the real camera runs depth {REAL_DEPTH_FPS}, color "
+                    f"{REAL_COLOR_FPS} fps)")
+        return txt
+
     def describe(self) -> str:
-        cam = (f"virtual camera (depth 848x480@{self.depth_fps}"
-               + (f", color 640x480@{self.color_fps}" if self.color_fps else "") + ") fed by the "
-               f"renderer, camera clock {self.camera_offset_s * 1e3:+.0f} ms and "
-               f"{self.camera_drift_ppm:+.0f} ppm off the plate's"
-               if self.camera_wanted else "no camera")
+        cam = (f"virtual camera ({self.rates_text()}) fed by the renderer, camera clock "
+               f"{self.camera_offset_s * 1e3:+.0f} ms and {self.camera_drift_ppm:+.0f} ppm off "
+               "the plate's" if self.camera_wanted else "no camera")
         return (f"virtual plate on {self.vplate.port} ({self.plate_rate_hz:g} Hz, device clock "
                 f"{self.plate_clock_drift_ppm:+g} ppm), {cam}; athlete "
                 f"{self.traits.height_m:.2f} m, {self.traits.mass_kg:.0f} kg, seed {self.seed}")
+
+    def trial_settings(self) -> dict:
+        """What the simulation was, stored in each trial's settings ('simulation')."""
+        trial = self._trial or {}
+        out = {"virtual_athlete": {"height_m": self.traits.height_m,
+                                   "mass_kg": self.traits.mass_kg, "seed": self.seed},
+               "plate_clock_offset_s": self.plate_clock_offset_s,
+               "plate_clock_drift_ppm": self.plate_clock_drift_ppm,
+               "camera": bool(trial.get("camera") is not None)}
+        if trial.get("camera") is not None:
+            out.update({"camera_depth_fps": self.depth_fps, "camera_color_fps": self.color_fps or 0,
+                        "camera_rates_reduced": self.reduced_rates,
+                        "camera_render": trial.get("render_note", ""),
+                        "injected_camera_offset_s": self.camera_offset_s,
+                        "injected_camera_drift_ppm": self.camera_drift_ppm})
+        return out
+
+    def camera_calibration(self):
+        """The camera calibration of the simulated set-up: the exact pose the renderer uses,
+        with the self-check reference seen in calibration frames of the empty plate
+        (calibration.camera_wizard.make_calibration), as a stored calibration would have."""
+        if getattr(self, "_camera_cal", None) is None:
+            from calibration.camera_pose import CameraPose
+            from calibration.camera_wizard import SimulatedCamera, make_calibration
+            from drivers.camera_model import T_COLOR_FROM_DEPTH_D435, invert_pose, standard_camera_pose
+            T = standard_camera_pose(self.view)
+            pose = CameraPose(T_lab_from_depth=T, T_lab_from_color=T @ invert_pose(T_COLOR_FROM_DEPTH_D435),
+                              method="simulation (exact pose)")
+            self._sim_camera = SimulatedCamera(T, board=False, seed=self.seed + 101)
+            frames = self._sim_camera.grab(6)
+            self._camera_cal = make_calibration(pose, frames)
+            self._camera_cal.path = "simulated (exact pose)"
+        return self._camera_cal
+
+    def camera_check_frames(self, n: int = 6):
+        """Depth frames of the empty plate as the simulated camera sees it now (session start:
+        calibration.self_check.check_camera)."""
+        self.camera_calibration()
+        return self._sim_camera.grab(n)          # fresh noise: the camera has not moved
 
     # ---- one trial -------------------------------------------------------------------------
     def begin_trial(self, step, attempt: int, with_camera: bool | None = None):
@@ -155,7 +209,7 @@ class SimulatedStation:
 
         def source(t_stream):
             t_stream = np.asarray(t_stream, float)
-            h = vp.host_time_s(vp._stream_t0_dev + t_stream)
+            h = vp.host_time_s(vp.stream_t0_device_s + t_stream)
             if trial["T0"] is None:
                 trial["T0"] = float(h[0]) if len(h) else time.time()
             tau = h - trial["T0"] - lead
@@ -184,14 +238,6 @@ class SimulatedStation:
                      seed=self.seed)
         trial["T_lab_from_depth"] = T_lab_from_depth
         planned_s = lead + motion.duration_s + TAIL_S
-        est_t0 = time.time()
-        d0 = self.camera_offset_s + self.camera_drift_ppm * 1e-6 * (est_t0 - self.session_t0)
-        k = self.camera_drift_ppm * 1e-6
-        trial["camera_delta"] = (d0, k)          # shown time = t + d0 + k t  (t since camera start)
-
-        def shown_tau(t):
-            return np.clip(t + d0 + k * t - lead, 0.0, motion.duration_s)
-
         streams = {"depth": self.depth_fps}
         if self.color_fps:
             streams["color"] = self.color_fps
@@ -204,15 +250,30 @@ class SimulatedStation:
             for i in range(3):
                 r.frame(j, s, i)
             cost += (time.perf_counter() - t0) / 3 * fps
+        # The camera's time error is baked into the frames, so it is fixed now, for when the
+        # camera will start (after the pre-rendering, predicted from the cost just measured; a
+        # prediction off by a few seconds changes it by 50 ppm x that: ~0.1 ms). truth() gives
+        # exactly what the frames show.
+        est_t0 = time.time() + (cost * planned_s if cost >= REALTIME_MARGIN else 0.0)
+        d0 = self.camera_offset_s + self.camera_drift_ppm * 1e-6 * (est_t0 - self.session_t0)
+        k = self.camera_drift_ppm * 1e-6
+        trial["camera_delta"] = (d0, k)          # shown time = t + d0 + k t  (t since camera start)
+
+        def shown_tau(t):
+            return np.clip(t + d0 + k * t - lead, 0.0, motion.duration_s)
         if cost < REALTIME_MARGIN:
+            blank = np.zeros((480, 640, 3), np.uint8)
+
             def frame_source(stream, n, t):
+                if stream not in streams:
+                    return blank
                 return r.frame(motion.joints_at(np.array([shown_tau(t)]))[0], stream, n)
             trial["render_note"] = f"rendered live ({cost:.2f} s of rendering per second)"
         else:
-            self.say(f"  rendering the camera frames first ({cost:.1f} s of rendering per "
-                     f"second of video is slower than real time): {planned_s:.0f} s of video ...")
-            frame_source = self._prerender(r, motion, streams, planned_s, shown_tau)
-            trial["render_note"] = f"pre-rendered ({cost:.2f} s of rendering per second)"
+            t0 = time.perf_counter()
+            frame_source = self._prerender(r, motion, streams, planned_s, shown_tau, cost)
+            trial["render_note"] = (f"pre-rendered before the capture: {planned_s:.1f} s of video "
+                                    f"in {time.perf_counter() - t0:.1f} s")
         vcam = VirtualCamera(frame_source, speed=1.0, duration_s=planned_s + 60.0,
                              depth_fps=self.depth_fps, color_fps=self.color_fps or 30)
         cam = Camera.open_virtual(vcam)
@@ -230,25 +291,48 @@ class SimulatedStation:
         vcam.start = start_and_mark
         return cam
 
-    def _prerender(self, r, motion, streams, planned_s, shown_tau):
+    def _prerender(self, r, motion, streams, planned_s, shown_tau, cost):
+        """Render the whole trial's frames now (Renderer.render_frames into Blosc-compressed
+        HDF5 datasets in the session's temporary folder), showing the progress."""
         import h5py
         from data.trial_writer import image_compression
+        rates = ", ".join(f"{s} {fps} fps" for s, fps in streams.items())
+        self.say(f"  preparing the virtual camera: rendering {planned_s:.0f} s of video ({rates}) "
+                 f"before the capture, since rendering takes {cost:.1f} s per second of video ...")
         path = os.path.join(self._tmpdir.name, f"frames_{self._n_trials}.h5")
+        for old in os.listdir(self._tmpdir.name):        # the previous trial's frames
+            try:
+                os.remove(os.path.join(self._tmpdir.name, old))
+            except OSError:
+                pass
         f = h5py.File(path, "w")
         ds = {}
+        total = sum(int(math.floor(planned_s * fps)) + 1 for fps in streams.values())
+        done = [0]
+        t_show = [time.monotonic()]
+
+        def progress(i, n):
+            if time.monotonic() - t_show[0] > 5.0:
+                t_show[0] = time.monotonic()
+                self.say(f"    rendered {(done[0] + i) * 100 // total} % ...")
         for s, fps in streams.items():
             n = int(math.floor(planned_s * fps)) + 1
             shape = (480, 848) if s == "depth" else (480, 640, 3)
             ds[s] = f.create_dataset(s, shape=(n,) + shape, dtype=np.uint16 if s == "depth" else np.uint8,
                                      chunks=(1,) + shape, **image_compression())
-            t = np.arange(1, n + 1) / fps
-            joints = motion.joints_at(shown_tau(t))
-            for i in range(n):
-                ds[s][i] = r.frame(joints[i], s, i + 1)
+            t = np.arange(1, n + 1) / fps                 # frame k of a stream is taken at k / fps
+            r.render_frames(motion.joints_at(shown_tau(t)), s, frame_indices=np.arange(1, n + 1),
+                            progress=progress, out=ds[s])
+            done[0] += n
         f.flush()
+        self._trial["frames_file"] = f
         last = {s: d.shape[0] for s, d in ds.items()}
 
+        blank = np.zeros((480, 640, 3), np.uint8)
+
         def frame_source(stream, n, t):
+            if stream not in ds:          # the software device always feeds color: a stream
+                return blank              # the camera was not configured for, never recorded
             return ds[stream][min(n, last[stream]) - 1]
         return frame_source
 
@@ -278,6 +362,8 @@ class SimulatedStation:
                 trial["camera"].close()
             except Exception:
                 pass
+        if trial.get("frames_file") is not None:
+            trial.pop("frames_file").close()
         self.vplate.set_source(None)
 
     # ---- faults (tests and demos of the fault handling) -----------------------------------

@@ -1,5 +1,5 @@
 """Faults during a simulated session (real devices of the simulation, real files): the plate
-unplugged mid-trial, a stalled stream, a full disk (a real 2 MB tmpfs), a SIGKILLed capture
+unplugged mid-trial, a stalled stream, a full disk (a real 40 MB tmpfs), a SIGKILLed capture
 process. Each leaves the session readable, marks the trial, says so, and the session goes on."""
 import os
 import signal
@@ -56,7 +56,7 @@ def test_plate_unplugged_mid_trial_keeps_data_and_session_goes_on(tmp_path):
 def test_stalled_plate_stream_aborts_the_trial_with_the_reason(tmp_path):
     def hook(st, rec, step, attempt):
         if attempt == 1:
-            st.vplate.stall(at_sequence=st.vplate._k + 500, seconds=2.5, drop=True)
+            st.vplate.stall(at_sequence=st.vplate.sequence + 500, seconds=2.5, drop=True)
     session, said = _session(tmp_path, hook)
     data = load_session(session.folder)
     first, second = data["trials"]
@@ -66,40 +66,92 @@ def test_stalled_plate_stream_aborts_the_trial_with_the_reason(tmp_path):
     assert second["status"] == "complete"
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(run=False, reason="after ENOSPC, closing the broken HDF5 file (data.trial "
-                   "TrialWriter flush/close) segfaults the process: needs a fix in the writer")
-def test_full_disk_aborts_the_trial_and_leaves_the_session_readable(tmp_path):
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 40 MB tmpfs (needs root: mount), unmounted afterwards."""
     mnt = tmp_path / "small"
     mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)]).returncode:
-        pytest.skip("cannot mount a tmpfs here (needs root)")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip(f"cannot mount a tmpfs here (mount needs root): {r.stderr.strip()}")
     try:
-        balloon = mnt / "balloon"
-
-        def hook(st, rec, step, attempt):
-            if attempt == 1:          # leave ~60 kB: the trial fills it within seconds
-                free = os.statvfs(mnt).f_bavail * os.statvfs(mnt).f_frsize
-                with open(balloon, "wb") as f:
-                    f.write(b"\0" * max(0, free - 60_000))
-        said = []
-        st = SimulatedStation(seed=2, camera=False, say=said.append).open()
-        try:
-            cs = CaptureSession(st, load_protocol("jumps"), Athlete("F02", mass_kg=75.0), mnt,
-                                None, CaptureOptions(steps=["cmj"], trials=1, skip_rest=True,
-                                                     fault_hook=hook), out=said.append)
-            session = cs.run()
-        finally:
-            st.close()
-        rec = cs.outcomes[0].record
-        assert rec.status == "aborted" and "disk is full" in rec.verdict.reasons[0]
-        assert any("Free disk space" in s for s in said)
-        balloon.unlink()
-        load_session(session.folder)                 # still a readable session file
-        with open_trial(session.folder / rec.file) as t:    # everything flushed before is there
-            assert len(t.stream("plate1").time_host_s) > 100
+        yield mnt
     finally:
         subprocess.run(["umount", "-l", str(mnt)])
+
+
+def _fill(mnt, leave_bytes):
+    """Another program fills the disk: leave `leave_bytes` free."""
+    free = os.statvfs(mnt).f_bavail * os.statvfs(mnt).f_frsize
+    with open(mnt / "balloon", "wb") as f:
+        f.write(b"\0" * max(0, free - leave_bytes))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _disk_session(mnt, hook, trials, **opts):
+    said = []
+    st = SimulatedStation(seed=2, camera=False, say=said.append).open()
+    try:
+        cs = CaptureSession(st, load_protocol("jumps"), Athlete("F02", mass_kg=75.0), mnt, None,
+                            CaptureOptions(steps=["cmj"], trials=trials, skip_rest=True,
+                                           fault_hook=hook, **opts), out=said.append)
+        session = cs.run()
+    finally:
+        st.close()
+    return cs, session, said
+
+
+@pytest.mark.slow
+def test_disk_almost_full_ends_the_trial_cleanly_before_the_disk_fills(small_disk):
+    from station.recorder import DISK_MARGIN_S, DISK_MIN_FREE_BYTES
+    mnt = small_disk
+    guard = DISK_MIN_FREE_BYTES + DISK_MARGIN_S * 1000 * (4 * 4 + 32)   # plate at 1 kHz
+
+    def hook(st, rec, step, attempt):
+        if attempt == 1:       # the trial's own data then crosses the guard within ~2 s
+            _fill(mnt, int(guard + 100_000))
+    cs, session, said = _disk_session(mnt, hook, trials=2)
+    first, second = [o.record for o in cs.outcomes]
+    assert first.status == "aborted", first
+    assert first.verdict.reasons[0].startswith("disk almost full:")
+    assert "free space or choose another --data folder" in first.verdict.reasons[0]
+    assert any("disk almost full" in s for s in said)
+    # the disk never filled: the trial was closed normally, as aborted, with its data and fault
+    free = os.statvfs(mnt).f_bavail * os.statvfs(mnt).f_frsize
+    assert free > 1_000_000
+    with open_trial(session.folder / first.file) as t:
+        assert t.status == "aborted" and t.status_reason.startswith("disk almost full")
+        assert len(t.stream("plate1").time_host_s) > 500
+        assert any(f.kind == "disk_full" for f in t.faults())
+    # the session goes on: the next trial is refused with the reason, nothing is created
+    assert second.status == "not_recorded" and "disk almost full" in second.verdict.reasons[0]
+    data = load_session(session.folder)
+    assert [t["status"] for t in data["trials"]] == ["aborted", "not_recorded"]
+
+
+@pytest.mark.slow
+def test_actual_write_error_on_a_full_disk_does_not_crash_and_keeps_the_data(small_disk):
+    """Last resort (the guard off, as if another program filled the disk at once): h5py raises
+    errno 28; the recorder stops writing, reports it, and the file keeps what was flushed."""
+    mnt = small_disk
+
+    def hook(st, rec, step, attempt):
+        _fill(mnt, 150_000)
+    cs, session, said = _disk_session(mnt, hook, trials=1, disk_min_free_bytes=0,
+                                      disk_margin_s=0.0)
+    rec = cs.outcomes[0].record
+    assert rec.status == "aborted" and "disk is full" in rec.verdict.reasons[0], rec
+    assert any(f["kind"] == "disk_full" for f in rec.faults)
+    assert any("Free disk space" in s for s in said)
+    # session.json could not be updated on the full disk: it says so and still reads
+    assert any("cannot update" in s and "session.json" in s for s in said)
+    load_session(session.folder)
+    (mnt / "balloon").unlink()
+    with open_trial(session.folder / rec.file) as t:     # as last flushed, still readable
+        assert t.status in ("recording", "aborted")
+        assert len(t.stream("plate1").time_host_s) > 100
 
 
 @pytest.mark.slow

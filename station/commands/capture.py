@@ -38,6 +38,9 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, help="--simulate: random seed")
     parser.add_argument("--jump-height", type=float, default=0.30, help="--simulate: CMJ height, m")
     parser.add_argument("--sim-mass", type=float, default=75.0, help="--simulate: athlete mass, kg")
+    parser.add_argument("--camera-fps", default="90,30", metavar="DEPTH[,COLOR]",
+                        help="--simulate: virtual camera rates (default: the real camera's 90,30; "
+                             "lower is faster to render and is recorded in each trial)")
 
 
 class RealStation:
@@ -70,17 +73,24 @@ class RealStation:
         self.use_camera = use_camera
         self.camera_pose = None
         self.camera_pose_source = ""
+        self.camera_calibration = None          # calibration.camera_calibration_store
         if use_camera:
+            serial = camera_serial or ""
+            if not serial:
+                try:
+                    from drivers.camera import list_cameras
+                    found = [c for c in list_cameras() if not c.get("virtual")]
+                    serial = found[0].get("serial", "") if len(found) == 1 else ""
+                except Exception:
+                    serial = ""
             try:
                 from calibration.camera_calibration_store import latest_camera_calibration
-                cal = latest_camera_calibration(camera_serial or "")
-                self.camera_pose = getattr(cal, "T_lab_from_depth", None)
-                self.camera_pose_source = getattr(cal, "path", "") or "camera calibration store"
+                cal = latest_camera_calibration(serial)
             except Exception:
                 cal = None
-            if self.camera_pose is None:
-                say("no camera pose calibration found: the time sync needs one "
-                    "(`station calibrate camera`)")
+            self.camera_calibration = cal
+            self.camera_pose = getattr(cal, "T_lab_from_depth", None)
+            self.camera_pose_source = getattr(cal, "path", "") or ""
         self._camera = None
         self.say = say
 
@@ -99,6 +109,20 @@ class RealStation:
             return None
         self._camera = cam
         return cam
+
+    @property
+    def has_camera(self) -> bool:
+        return self.use_camera
+
+    def camera_check_frames(self, n: int = 3):
+        """Depth+color frames of the (empty) plate now, for the camera self-check."""
+        from calibration.camera_wizard import RealCamera
+        cam = RealCamera(self.camera_serial)
+        try:
+            return cam.grab(n)
+        finally:
+            cam.close()
+            cam.cam.close()
 
     def end_trial(self):
         if self._camera is not None:
@@ -152,5 +176,8 @@ def simulated_station_from_args(args, say):
                         jump_height_m=args.jump_height)
     except ValueError as exc:
         raise UserError(f"{exc}; change the option") from None
-    st = SimulatedStation(traits, seed=args.seed, camera=not args.no_camera, say=say)
+    from station.commands.demo import parse_camera_fps
+    depth_fps, color_fps = parse_camera_fps(getattr(args, "camera_fps", "90,30"))
+    st = SimulatedStation(traits, seed=args.seed, camera=not args.no_camera, say=say,
+                          depth_fps=depth_fps, color_fps=color_fps)
     return st.open()

@@ -5,6 +5,12 @@ attempt -> force analysis and time sync written back -> verdicts -> session.json
 the session's table of results.
 
 --quick: jumps only (weigh, one CMJ, one drop jump), plate only: about half a minute.
+
+The virtual camera renders its frames before each trial (the renderer is slower than real time
+on a small machine). At the real camera's rates (depth 90 fps, color 30 fps) that is ~3 s of
+rendering per second of video on 2 cores, so the demo runs it at `--camera-fps 30,10` by
+default - said on screen and stored in every trial (settings.simulation); `--camera-fps 90,30`
+gives the real rates (several minutes more).
 """
 from __future__ import annotations
 
@@ -20,6 +26,25 @@ def add_arguments(parser):
     parser.add_argument("--skeleton", action="store_true",
                         help="also run the skeleton analysis (MediaPipe) after each camera trial")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--camera-fps", default=DEMO_CAMERA_FPS, metavar="DEPTH[,COLOR]",
+                        help="virtual camera rates (default %(default)s, reduced for speed; the "
+                             "real camera: 90,30; COLOR 0 = depth only)")
+
+
+DEMO_CAMERA_FPS = "30,10"
+
+
+def parse_camera_fps(text: str) -> tuple[int, int | None]:
+    from station.errors import UserError
+    try:
+        parts = [int(p) for p in str(text).split(",")]
+        depth, color = parts[0], (parts[1] if len(parts) > 1 else 0)
+        if len(parts) > 2 or not 1 <= depth <= 90 or not 0 <= color <= 60:
+            raise ValueError
+    except ValueError:
+        raise UserError(f"--camera-fps {text!r}: give DEPTH[,COLOR] frames per second, depth "
+                        "1..90, color 0..60 (0 = no color), e.g. 90,30") from None
+    return depth, (color or None)
 
 
 def run(args) -> int:
@@ -41,8 +66,13 @@ def run(args) -> int:
     athlete = Athlete("DEMO01", height_m=1.78, dominant_leg="right")
     print(f"station demo: a simulated session of protocol '{protocol.name}' "
           f"({len(protocol.steps)} steps) with a virtual athlete (1.78 m, 72 kg)")
-    with SimulatedStation(traits, seed=args.seed, camera=camera, say=display.say) as st:
+    depth_fps, color_fps = parse_camera_fps(args.camera_fps)
+    with SimulatedStation(traits, seed=args.seed, camera=camera, say=display.say,
+                          depth_fps=depth_fps, color_fps=color_fps) as st:
         print(f"devices: {st.describe()}")
+        if camera and st.reduced_rates:
+            print(f"camera rates reduced for speed (--camera-fps {args.camera_fps}); "
+                  "`station demo --camera-fps 90,30` runs the real camera's rates")
         if not args.skeleton and camera:
             print("kinematics: off (use --skeleton to run MediaPipe on each camera trial)")
         cs = CaptureSession(st, protocol, athlete, Path(args.out), display, options)
