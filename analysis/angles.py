@@ -12,6 +12,17 @@ plate is measured the same way:
     frontal plane  = span(right, up)      sagittal plane = span(forward, up)
 In the reference set-up (athlete facing lab +y) right = +x, forward = +y.
 
+The frontal-plane measures (FPPA, medial knee displacement, knee-to-ankle separation ratio) take
+an optional `right_axis`: the athlete's frontal plane for the whole trial, from the stance
+(`stance_right_axis`: pelvis and feet while upright), held constant over the trial. That is
+what 2D FPPA practice measures (Munro et al. 2012; Herrington & Munro 2010): one camera set up
+square to the athlete's frontal plane before the task, not re-aimed as the pelvis turns during
+it. It is also the only well-conditioned choice at a deep squat, where the thigh points forward
+and the hip joint centres are nearly aligned with it: there a per-frame pelvis heading makes the
+projected thigh short and 1 deg of heading moves the FPPA by ~10 deg. Athletes do not turn on the
+plate during a squat or a landing, so the stance plane is the task's plane. Without
+`right_axis` the per-frame pelvis heading is used (single poses, hand-built test poses).
+
 Sources of the definitions: STATION.md (dorsiflexion = shank/foot angle relative to the static
 trial; shank inclination as in the weight-bearing lunge test; FPPA positive when the knee falls
 medially, Herrington & Munro 2010; knee-to-ankle separation ratio); 3D knee abduction after the
@@ -54,6 +65,54 @@ def body_axes(joints_lab: np.ndarray):
     return right, forward, up
 
 
+def stance_right_axis(joints_lab: np.ndarray, upright_knee_flexion_rad: float = np.radians(20.0)) -> np.ndarray:
+    """The athlete's right axis (3,) for a trial, lab frame, horizontal unit vector, from the
+    stance: the frames where both knees are flexed less than `upright_knee_flexion_rad` (if fewer
+    than 3, the tenth of the frames with the least knee flexion). Per frame, the horizontal unit
+    vectors left->right of the hips and (when both ankles are within 5 cm of the same height,
+    i.e. both feet down) of the ankles; the axis is the normalised sum of the two medians (the
+    pelvis alone when the feet are never both down, e.g. a single-leg squat)."""
+    j = np.asarray(joints_lab, dtype=float).reshape(-1, np.shape(joints_lab)[-2], 3)
+    kf = np.maximum(knee_flexion(j, "left"), knee_flexion(j, "right"))
+    ok = np.isfinite(kf) & np.isfinite(j).all(axis=(1, 2))
+    if not ok.any():
+        raise ValueError("no finite frame to take the stance from")
+    sel = ok & (kf <= upright_knee_flexion_rad)
+    if sel.sum() < 3:
+        thr = np.quantile(kf[ok], 0.1)
+        sel = ok & (kf <= thr)
+
+    def horiz_unit(v):
+        v = v.copy()
+        v[:, 2] = 0.0
+        n = np.linalg.norm(v, axis=-1, keepdims=True)
+        return v / np.maximum(n, 1e-9)
+
+    pelvis = horiz_unit(_j(j, "right_hip")[sel] - _j(j, "left_hip")[sel])
+    axis = np.median(pelvis, axis=0)
+    axis /= np.linalg.norm(axis)
+    la, ra = _j(j, "left_ankle")[sel], _j(j, "right_ankle")[sel]
+    feet_down = np.abs(ra[:, 2] - la[:, 2]) < 0.05
+    if feet_down.any():
+        feet = np.median(horiz_unit(ra[feet_down] - la[feet_down]), axis=0)
+        axis = axis + feet / np.linalg.norm(feet)
+    axis[2] = 0.0
+    return axis / np.linalg.norm(axis)
+
+
+def frontal_axes(joints_lab: np.ndarray, right_axis=None):
+    """(right, forward, up) as body_axes, but with a constant right axis when one is given."""
+    if right_axis is None:
+        return body_axes(joints_lab)
+    r = np.array(right_axis, dtype=float)
+    r[2] = 0.0
+    r = r / np.linalg.norm(r)
+    shape = np.asarray(joints_lab).shape[:-2] + (3,)
+    right = np.broadcast_to(r, shape)
+    up = np.broadcast_to(np.array([0.0, 0.0, 1.0]), shape)
+    return right, np.cross(up, right), up
+
+
 def _sagittal_angle_from_up(v: np.ndarray, forward: np.ndarray, up: np.ndarray) -> np.ndarray:
     """Angle of vector v from vertical in the sagittal plane, positive when v leans forward."""
     return np.arctan2(np.sum(v * forward, axis=-1), np.sum(v * up, axis=-1))
@@ -94,12 +153,13 @@ def _frontal_2d(v: np.ndarray, right: np.ndarray, up: np.ndarray) -> np.ndarray:
     return np.stack([np.sum(v * right, axis=-1), np.sum(v * up, axis=-1)], axis=-1)
 
 
-def knee_fppa(joints_lab: np.ndarray, side: str) -> np.ndarray:
+def knee_fppa(joints_lab: np.ndarray, side: str, right_axis=None) -> np.ndarray:
     """Knee frontal-plane projection angle (rad): the signed angle between the thigh (hip->knee)
     and the shank (knee->ankle), both projected on the athlete's frontal plane. 0 when hip, knee
     and ankle line up in that plane; positive when the knee falls medially (valgus), negative
-    when it goes laterally (varus)."""
-    right, forward, up = body_axes(joints_lab)
+    when it goes laterally (varus). The frontal plane is span(right_axis, up) for the trial
+    (`stance_right_axis`, see the module docstring) or, without it, the per-frame pelvis's."""
+    right, forward, up = frontal_axes(joints_lab, right_axis)
     hip, knee, ankle = (_j(joints_lab, f"{side}_{n}") for n in ("hip", "knee", "ankle"))
     thigh = _frontal_2d(knee - hip, right, up)
     shank = _frontal_2d(ankle - knee, right, up)
@@ -124,20 +184,21 @@ def knee_abduction_3d(joints_lab: np.ndarray, side: str) -> np.ndarray:
     return _SIDE_SIGN[side] * (np.arccos(cosang) - np.pi / 2)
 
 
-def knee_to_ankle_separation_ratio(joints_lab: np.ndarray) -> np.ndarray:
+def knee_to_ankle_separation_ratio(joints_lab: np.ndarray, right_axis=None) -> np.ndarray:
     """Knee separation / ankle separation, both measured along the athlete's right axis
-    (frontal-plane horizontal distance). Below ~0.6 flags valgus collapse (STATION.md)."""
-    right, forward, up = body_axes(joints_lab)
+    (frontal-plane horizontal distance; `right_axis` as in knee_fppa). Below ~0.6 flags valgus
+    collapse (STATION.md)."""
+    right, forward, up = frontal_axes(joints_lab, right_axis)
     knees = _j(joints_lab, "right_knee") - _j(joints_lab, "left_knee")
     ankles = _j(joints_lab, "right_ankle") - _j(joints_lab, "left_ankle")
     return np.abs(np.sum(knees * right, axis=-1)) / np.abs(np.sum(ankles * right, axis=-1))
 
 
-def medial_knee_displacement(joints_lab: np.ndarray, side: str) -> np.ndarray:
+def medial_knee_displacement(joints_lab: np.ndarray, side: str, right_axis=None) -> np.ndarray:
     """Medial knee displacement (m): the knee's distance from the hip-ankle line in the athlete's
-    frontal plane, positive when the knee lies medial to that line. Subtract the static trial's
-    value to get the displacement from neutral."""
-    right, forward, up = body_axes(joints_lab)
+    frontal plane (`right_axis` as in knee_fppa), positive when the knee lies medial to that
+    line. Subtract the static trial's value to get the displacement from neutral."""
+    right, forward, up = frontal_axes(joints_lab, right_axis)
     hip, knee, ankle = (_j(joints_lab, f"{side}_{n}") for n in ("hip", "knee", "ankle"))
     h, k, a = (_frontal_2d(p, right, up) for p in (hip, knee, ankle))
     line = a - h

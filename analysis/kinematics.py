@@ -26,34 +26,48 @@ MIN_LANDING_PHASE_S = 0.4
 
 def static_reference(joints_lab: np.ndarray) -> dict:
     """Neutral values from a static standing trial (or its quiet frames): per side the mean
-    shank-foot angle (rad; dorsiflexion's zero) and medial knee displacement (m)."""
+    shank-foot angle (rad; dorsiflexion's zero) and medial knee displacement (m, in the stance's
+    frontal plane)."""
     out = {}
+    axis = _stance_axis_or_none(joints_lab)
     for side in SIDES:
         out[side] = {
             "shank_foot_angle_rad": float(np.nanmedian(angles.ankle_shank_foot_angle(joints_lab, side))),
-            "medial_knee_displacement_m": float(np.nanmedian(angles.medial_knee_displacement(joints_lab, side))),
+            "medial_knee_displacement_m": float(np.nanmedian(angles.medial_knee_displacement(joints_lab, side, axis))),
         }
     return out
 
 
-def leg_curves(joints_lab: np.ndarray, static: dict) -> dict:
-    """{side: {curve: (T,)}} plus 'trunk_lean', 'trunk_lateral_lean', 'separation_ratio' (T,)."""
-    out = {}
+def _stance_axis_or_none(joints_lab):
+    try:
+        return angles.stance_right_axis(joints_lab)
+    except ValueError:
+        return None
+
+
+def leg_curves(joints_lab: np.ndarray, static: dict, right_axis=None) -> dict:
+    """{side: {curve: (T,)}} plus 'trunk_lean', 'trunk_lateral_lean', 'separation_ratio' (T,).
+    Frontal-plane curves (fppa, medial_knee_displacement, separation_ratio) use the trial's
+    constant frontal plane `right_axis` (default: angles.stance_right_axis of these joints; see
+    analysis/angles.py for why)."""
+    if right_axis is None:
+        right_axis = _stance_axis_or_none(joints_lab)
+    out = {"right_axis_lab": right_axis}
     for side in SIDES:
         ref = static[side]
         out[side] = {
             "dorsiflexion": angles.ankle_dorsiflexion(joints_lab, side, ref["shank_foot_angle_rad"]),
             "shank_inclination": angles.shank_inclination(joints_lab, side),
-            "fppa": angles.knee_fppa(joints_lab, side),
+            "fppa": angles.knee_fppa(joints_lab, side, right_axis),
             "knee_abduction": angles.knee_abduction_3d(joints_lab, side),
             "knee_flexion": angles.knee_flexion(joints_lab, side),
             "hip_flexion": angles.hip_flexion(joints_lab, side),
-            "medial_knee_displacement": angles.medial_knee_displacement(joints_lab, side)
+            "medial_knee_displacement": angles.medial_knee_displacement(joints_lab, side, right_axis)
             - ref["medial_knee_displacement_m"],
         }
     out["trunk_lean"] = angles.trunk_lean(joints_lab)
     out["trunk_lateral_lean"] = angles.trunk_lateral_lean(joints_lab)
-    out["separation_ratio"] = angles.knee_to_ankle_separation_ratio(joints_lab)
+    out["separation_ratio"] = angles.knee_to_ankle_separation_ratio(joints_lab, right_axis)
     return out
 
 

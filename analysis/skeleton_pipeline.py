@@ -11,11 +11,18 @@ Inputs read from the trial (data/trial.py):
   * the force stream's first host time: force event times count from it (analysis/force).
 Settings (dict, all optional; `settings['skeleton']` if present, else the dict itself):
   estimator ('mediapipe' | 'truth_projection' - test only, needs `estimator_object`),
+  estimator_options (keyword arguments of the estimator, e.g. {"smooth_landmarks": False}),
   cutoff_hz (default: 7 Hz for squats, 12 Hz otherwise - STATION.md), time_offset_s (overrides
   the trial's time sync), stature_m (else metadata height_m, else 1.75), static (the output of
   `static_reference_from_trial` on the static standing trial: bone lengths + neutral angles; if
   absent, this trial's own first `static_window_s` is used and the output says so),
-  color_stream, depth_stream, camera_device, quality (QualitySettings fields).
+  color_stream, depth_stream, camera_device, quality (QualitySettings fields), mass_kg (else
+  metadata mass_kg, else 75; sets the legs' anthropometric radii), refine (RefineSettings fields,
+  e.g. {"enabled": False}: the depth-model refinement of the legs, analysis/skeleton/refine.py),
+  lift / fit (LiftSettings / FitSettings fields).
+Frontal plane: FPPA, medial knee displacement and the separation ratio are measured in the
+trial's constant frontal plane from the athlete's stance (analysis.angles.stance_right_axis);
+the output's `frontal_plane` gives it.
 """
 from __future__ import annotations
 
@@ -31,6 +38,7 @@ from analysis.joints import JOINT_INDEX, SIDES
 from analysis.pose.estimator import make_estimator
 from analysis.skeleton.fit import BONES, FitSettings
 from analysis.skeleton.lift import LiftSettings
+from analysis.skeleton.refine import RefineSettings
 from analysis.skeleton.reconstruct import (CameraSetup, Landmarks, SkeletonSettings, estimate_2d,
                                            reconstruct)
 from analysis.tracking_quality import QualitySettings, leg_verdict
@@ -91,14 +99,18 @@ def _settings(settings: Optional[dict]) -> dict:
     return dict(s.get("skeleton", s))
 
 
-def _skeleton_settings(s: dict, trial_kind: str, stature_m: float, time_offset_s: float) -> SkeletonSettings:
+def _skeleton_settings(s: dict, trial_kind: str, stature_m: float, time_offset_s: float,
+                       mass_kg: float = 75.0) -> SkeletonSettings:
     lift = LiftSettings(stature_m=stature_m)
+    refine = RefineSettings(mass_kg=mass_kg)
+    for k, v in s.get("refine", {}).items():
+        setattr(refine, k, v)
     fit = FitSettings(cutoff_hz=float(s.get("cutoff_hz", 7.0 if trial_kind in SQUAT_KINDS else 12.0)))
     for k, v in s.get("lift", {}).items():
         setattr(lift, k, v)
     for k, v in s.get("fit", {}).items():
         setattr(fit, k, v)
-    return SkeletonSettings(lift=lift, fit=fit, time_offset_s=time_offset_s)
+    return SkeletonSettings(lift=lift, fit=fit, refine=refine, time_offset_s=time_offset_s)
 
 
 def _landmarks_from_trial(trial, s: dict, timings: dict):
@@ -107,7 +119,8 @@ def _landmarks_from_trial(trial, s: dict, timings: dict):
     if color.unit == "bgr8":
         frames = frames[..., ::-1]
     t_color = np.asarray(color.time_host_s, float)
-    est = s.get("estimator_object") or make_estimator(s.get("estimator", "mediapipe"))
+    est = s.get("estimator_object") or make_estimator(s.get("estimator", "mediapipe"),
+                                                      **s.get("estimator_options", {}))
     t0 = time.perf_counter()
     try:
         lm = estimate_2d(est, frames, t_color)
@@ -134,7 +147,8 @@ def _reconstruct_trial(trial, s: dict, timings: dict, bone_lengths=None):
     offset = s.get("time_offset_s")
     if offset is None:
         offset = float(cals["time_sync"].attrs.get("offset_s", 0.0)) if "time_sync" in cals else 0.0
-    sk = _skeleton_settings(s, md.get("trial_kind", ""), stature, float(offset))
+    mass = float(s.get("mass_kg", md.get("mass_kg", 75.0) or 75.0))
+    sk = _skeleton_settings(s, md.get("trial_kind", ""), stature, float(offset), mass)
     lm = _landmarks_from_trial(trial, s, timings)
     depth = trial.stream(s.get("depth_stream", "depth"))
     t0 = time.perf_counter()
@@ -235,6 +249,7 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
     timings["total_s"] = time.perf_counter() - t_start
     arrays = {"time_s": t, "joints_lab_m": joints, "valid_3d": rec["valid_3d"],
               "depth_rejected": rec["depth_rejected"], "fit_rms_m": rec["fit_rms_m"],
+              "refine_points": rec["refine_points"],
               "filled": rec["filled"], "reason": rec["reason"], "visibility": rec["visibility"]}
     for side in SIDES:
         for name, y in curves[side].items():
@@ -246,8 +261,12 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
         "tracking_quality": tq,
         "verdict": {"ok": not reasons, "reasons": reasons},
         "static_reference": {"source": ref_source, "reference": ref},
+        "frontal_plane": {"right_axis_lab": (None if curves["right_axis_lab"] is None
+                                             else [float(v) for v in curves["right_axis_lab"]]),
+                          "source": "this trial's stance (analysis.angles.stance_right_axis), "
+                                    "constant over the trial"},
         "bone_lengths_m": {f"{a}-{b}": v for (a, b), v in rec["bone_lengths"].items()},
-        "settings": {"lift": asdict(sk.lift), "fit": asdict(sk.fit), "time_offset_s": sk.time_offset_s,
+        "settings": {"lift": asdict(sk.lift), "fit": asdict(sk.fit), "refine": asdict(sk.refine), "time_offset_s": sk.time_offset_s,
                      "estimator": getattr(s.get("estimator_object"), "name", None) or s.get("estimator", "mediapipe")},
         "timings_s": timings,
         "n_frames": int(len(t)),

@@ -31,7 +31,7 @@ MATRIX = [  # (kind, view, traits)
 ]
 
 
-def accuracy(detector_noise_px=None, cases=None) -> int:
+def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, settings=None) -> int:
     from analysis.skeleton.virtual_check import VirtualSpec, run_case
     cases = cases or MATRIX
     print("errors vs truth, degrees: RMSE over the squat bottom / landing phase, error at events "
@@ -39,10 +39,16 @@ def accuracy(detector_noise_px=None, cases=None) -> int:
     print(f"{'trial':40s} {'leg':5s} | {'DF rmse ours/world':>18s} | {'DF err IC PF PK (ours)':>22s} | "
           f"{'FPPA rmse ours/world/2D':>24s} | {'FPPA err IC PF PK (ours)':>24s} | DFmax true/ours")
     for kind, view, traits in cases:
-        spec = VirtualSpec(kind=kind, view=view, traits=traits, depth_fps=30.0, window_s=WINDOWS[kind])
+        fps = jump_fps if kind in ("cmj", "dj") else 30.0
+        spec = VirtualSpec(kind=kind, view=view, traits=traits, color_fps=fps, depth_fps=fps,
+                           window_s=WINDOWS[kind])
+        static = VirtualSpec(kind="static", view=view, traits=traits, seed=100, color_fps=30.0,
+                             depth_fps=30.0, window_s=(0.5, 1.5))
         with tempfile.TemporaryDirectory() as d:
-            ev = run_case(d, spec, truth_detector_noise_px=detector_noise_px)
+            ev = run_case(d, spec, static, truth_detector_noise_px=detector_noise_px, settings=settings)
         label = f"{kind} {view} {','.join(f'{k}={v}' for k, v in traits.items()) or 'normal'}"
+        if fps != 30.0:
+            label += f" @{fps:.0f}fps"
         for row in ev["reps"]:
             for side in ("left", "right"):
                 r = row[side]
@@ -66,11 +72,17 @@ def main(argv=None) -> int:
     ap.add_argument("--view", default="front", choices=["front", "45"])
     ap.add_argument("--keep", help="folder to keep the rendered trial in")
     ap.add_argument("--accuracy", action="store_true", help="run the accuracy matrix instead")
+    ap.add_argument("--jump-fps", type=float, default=30.0,
+                    help="with --accuracy: color (and depth) rate of the CMJ / drop-jump trials "
+                         "(the D435 gives 640x480 color at up to 60 fps)")
+    ap.add_argument("--no-refine", action="store_true",
+                    help="with --accuracy: without the depth-model refinement of the legs")
     ap.add_argument("--truth-detector-noise-px", type=float, default=None,
                     help="with --accuracy: the TEST-ONLY truth-projection detector instead of MediaPipe")
     a = ap.parse_args(argv)
     if a.accuracy:
-        return accuracy(a.truth_detector_noise_px)
+        return accuracy(a.truth_detector_noise_px, jump_fps=a.jump_fps,
+                        settings={"refine": {"enabled": False}} if a.no_refine else None)
     from analysis.skeleton_pipeline import analyze_skeleton
     from data.trial import open_trial
     spec = VirtualSpec(kind="dj", view=a.view, color_fps=30.0, depth_fps=90.0, window_s=(1.0, 6.0))
@@ -97,6 +109,7 @@ def main(argv=None) -> int:
              "depth->color align": tm.get("align_s", 0.0),
              "depth sampling": tm.get("depth_sample_s", 0.0),
              "skeletal fit": tm.get("fit_s", 0.0),
+             "depth-model refinement": tm.get("refine_s", 0.0),
              "filter + lab": tm.get("filter_s", 0.0)}
     parts["other (reading, kinematics)"] = total - sum(parts.values())
     print(f"skeleton analysis of a {duration:.2f} s drop jump ({n_depth} depth @ 90 fps, "

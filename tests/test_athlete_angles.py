@@ -84,3 +84,48 @@ def test_trunk_lean_forward_positive():
     j = _pose(pts)
     assert angles.trunk_lean(j) == pytest.approx(0.3, abs=1e-12)
     assert angles.hip_flexion(j, "left") == pytest.approx(0.3 + np.arctan2(0.3, 0.4), abs=1e-12)
+
+
+# Deep-squat pose, knee 5 cm medial of the hip-ankle line in x and 0.3 m ahead: the thigh points
+# forward, (hip->knee) = (-0.05, 0.3, -0.4) for the right leg.
+DEEP = _legs({"hip": (0.1, 0.0, 0.9), "knee": (0.05, 0.3, 0.5), "ankle": (0.1, 0.0, 0.1),
+              "heel": (0.1, -0.05, 0.03), "toe": (0.1, 0.2, 0.03)})
+
+
+@pytest.mark.parametrize("yaw", [0.0, 0.7, -2.5])
+def test_fppa_in_the_trials_constant_frontal_plane_by_hand(yaw):
+    # frontal plane = span(x, z) turned by yaw: the projections drop the 0.3 m forward part, so
+    # thigh (-0.05, -0.4) and shank (0.05, -0.4) in the plane: 2 atan(0.05/0.4) = 14.25 deg
+    right_axis = np.array([np.cos(yaw), np.sin(yaw), 0.0])
+    expected = np.degrees(2 * np.arctan(0.05 / 0.4))
+    pts = dict(DEEP)
+    # turn the pelvis by 10 deg in this frame (right hip 1.76 cm forward, left back): the trial's
+    # plane does not follow it
+    d = 0.1 * np.tan(np.radians(10.0))
+    pts["right_hip"] = (0.1, d, 0.9)
+    pts["left_hip"] = (-0.1, -d, 0.9)
+    j = _turned(pts, yaw)
+    for side in ("left", "right"):
+        assert np.degrees(angles.knee_fppa(j, side, right_axis)) == pytest.approx(expected, abs=1e-9)
+        assert angles.medial_knee_displacement(j, side, right_axis) == pytest.approx(0.05, abs=1e-12)
+    assert angles.knee_to_ankle_separation_ratio(j, right_axis) == pytest.approx(0.5, abs=1e-12)
+    # the per-frame pelvis plane is turned 10 deg, right axis r = (cos10, sin10): right thigh
+    # (-0.05, 0.3 - d, -0.4) -> (-0.05 cos10 + (0.3 - d) sin10, -0.4), shank (0.05, -0.3, -0.4)
+    # -> (0.05 cos10 - 0.3 sin10, -0.4): a different angle
+    c, s = np.cos(np.radians(10)), np.sin(np.radians(10))
+    th, sh = np.array([-0.05 * c + (0.3 - d) * s, -0.4]), np.array([0.05 * c - 0.3 * s, -0.4])
+    per_frame = np.degrees(np.arctan2(th[0] * sh[1] - th[1] * sh[0], th @ sh))
+    assert np.degrees(angles.knee_fppa(j, "right")) == pytest.approx(per_frame, abs=1e-9)
+    assert abs(per_frame - expected) > 5.0
+
+
+@pytest.mark.parametrize("yaw", [0.0, 0.7, -2.5])
+def test_stance_right_axis_from_the_upright_frames(yaw):
+    stand = _legs({"hip": (0.1, 0.0, 0.9), "knee": (0.1, 0.0, 0.5), "ankle": (0.1, 0.0, 0.1),
+                   "heel": (0.1, -0.05, 0.03), "toe": (0.1, 0.2, 0.03)})
+    twisted = dict(DEEP)                      # knee flexed ~74 deg: not a stance frame
+    twisted["right_hip"], twisted["left_hip"] = (0.1, 0.08, 0.9), (-0.1, -0.08, 0.9)
+    j = np.stack([_turned(stance, yaw) for stance in (stand, stand, stand)]
+                 + [_turned(twisted, yaw)] * 5)
+    axis = angles.stance_right_axis(j)
+    assert axis == pytest.approx([np.cos(yaw), np.sin(yaw), 0.0], abs=1e-12)

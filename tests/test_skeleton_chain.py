@@ -19,8 +19,10 @@ def squats(tmp_path_factory):
     d = tmp_path_factory.mktemp("chain")
     out = {}
     for ankle in ("normal", "restricted"):
+        # from 1.0 s: the last 0.5 s of the quiet stance before the rep (every protocol trial
+        # starts standing; the trial's frontal plane is taken from it, analysis/angles.py)
         spec = VirtualSpec(kind="squat", view="front", traits={"ankle": ankle}, depth_fps=30.0,
-                           window_s=(2.0, 4.0))
+                           window_s=(1.0, 4.0))
         static = VirtualSpec(kind="static", view="front", traits={"ankle": ankle}, seed=100,
                              depth_fps=30.0, window_s=(0.5, 1.0))
         (d / ankle).mkdir()
@@ -39,14 +41,16 @@ def test_squat_bottom_dorsiflexion_and_fppa_against_truth(squats):
             assert r["verdict"]["verdict"] == "ok"
             assert all(res[side][k] is not None for k in REQUIRED)
             assert res[side]["tracking_quality"] > 0.95
-            # issue 8's bar for dorsiflexion: RMSE and error at the bottom <= 3 deg
+            # issue 8's bar: RMSE and error at the bottom <= 3 deg. Measured (depth-model
+            # refinement on, stance frontal plane): DF RMSE 1.8-2.7, DF error at the bottom
+            # -0.2..2.4, FPPA RMSE 1.4-2.5 deg
             assert r["dorsiflexion_rmse_deg"] <= 3.0
             assert abs(r["dorsiflexion_err_at_contact_deg"]) <= 3.0
-            # FPPA: measured 2.8-6.1 deg RMSE over runs of this test (issue 8 asks <= 3: NOT met
-            # yet at a 95 deg squat bottom, where the thigh points at the camera and the pelvis
-            # heading from two hip depths dominates; see docs/SKELETON.md). Guards the present
-            # level only.
-            assert r["fppa_rmse_deg"] <= 7.0
+            assert r["fppa_rmse_deg"] <= 3.0
+            # FPPA error AT the 95 deg squat bottom: measured -0.6, -1.9 (normal) -4.1, -1.8
+            # (restricted): issue 8's 3 deg is NOT met in every leg there (the thigh points at
+            # the camera; docs/SKELETON.md). Pins the present level only.
+            assert abs(r["fppa_err_at_contact_deg"]) <= 5.0
             # ours beats MediaPipe-style world landmarks is checked with MediaPipe in the bench
 
 

@@ -19,6 +19,7 @@ from analysis.skeleton.fit import (FitSettings, estimate_bone_lengths, fit_frame
 from analysis.skeleton.lift import (LiftSettings, fill_short_gaps, heel_on_toe_level,
                                     sample_surface_depths, surface_offsets_m, surface_to_centre)
 from analysis.skeleton.mapping import landmarks_to_joints
+from analysis.skeleton.refine import RefineSettings, refine_legs
 from drivers.camera_model import Intrinsics, invert_pose
 
 
@@ -104,6 +105,7 @@ def lift_sequence(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
 class SkeletonSettings:
     lift: LiftSettings = field(default_factory=LiftSettings)
     fit: FitSettings = field(default_factory=FitSettings)
+    refine: RefineSettings = field(default_factory=RefineSettings)
     time_offset_s: float = 0.0       # plate time = color host time + offset (time sync)
 
 
@@ -141,10 +143,18 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
     joints_cam, rms, rejected = fit_frames(xy, vis, filled_pts, ok, bone_lengths, cam.color_intrinsics, s.fit,
                                  init_hint_camera_m=heel_hint)
     t1 = time.perf_counter()
+    timings["fit_s"] = timings.get("fit_s", 0.0) + t1 - t0
+    refine_points = np.zeros((len(joints_cam), 2), dtype=int)
+    if s.refine.enabled:
+        joints_cam, refine_points = refine_legs(joints_cam, xy, vis, depth_frames, depth_time_s, lm.time_s,
+                                                cam, bone_lengths, s.lift.stature_m, s.refine,
+                                                s.fit.min_visibility)
+        t2 = time.perf_counter()
+        timings["refine_s"] = timings.get("refine_s", 0.0) + t2 - t1
+        t1 = t2
     rate = 1.0 / np.median(np.diff(lm.time_s)) if len(lm.time_s) > 1 else 30.0
     filt = lowpass_zero_lag(joints_cam, rate, s.fit.cutoff_hz, s.fit.filter_order)
     joints_lab = to_lab(filt, cam.T_lab_from_color)
-    timings["fit_s"] = timings.get("fit_s", 0.0) + t1 - t0
     timings["filter_s"] = timings.get("filter_s", 0.0) + time.perf_counter() - t1
     return {
         "time_s": lm.time_s + s.time_offset_s,
@@ -158,4 +168,5 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
         "bone_lengths": bone_lengths,
         "fit_rms_m": rms,
         "depth_rejected": rejected,
+        "refine_points": refine_points,
     }

@@ -146,6 +146,16 @@ def evaluate(result: dict, motion, static_result: dict, static_motion, T_lab_fro
     out = {"reps": []}
     world = world_landmarks_lab(lm.world_mediapipe_m, T_lab_from_color)
     s_world = world_landmarks_lab(static_result["_landmarks"].world_mediapipe_m, T_lab_from_color)
+    axis_true = angles.stance_right_axis(truth)
+    try:
+        axis_world = angles.stance_right_axis(world)
+    except ValueError:          # no world landmarks (the TEST-ONLY truth detector has none)
+        axis_world = None
+    out["frontal_axis_deg"] = {
+        "true": float(np.degrees(np.arctan2(axis_true[1], axis_true[0]))),
+        "ours": (float(np.degrees(np.arctan2(result["frontal_plane"]["right_axis_lab"][1],
+                                             result["frontal_plane"]["right_axis_lab"][0])))
+                 if result.get("frontal_plane", {}).get("right_axis_lab") else None)}
     for rep, summ in zip(force_events_from_truth(motion)["reps"], result["reps"]):
         ev = rep_events(rep)
         a, b = ev["phase"]
@@ -153,13 +163,13 @@ def evaluate(result: dict, motion, static_result: dict, static_motion, T_lab_fro
         row = {"kind": ev["kind"]}
         for side in SIDES:
             df_true = angles.ankle_dorsiflexion(truth, side, static_truth[side])
-            fp_true = angles.knee_fppa(truth, side)
+            fp_true = angles.knee_fppa(truth, side, axis_true)
             kf_true = angles.knee_flexion(truth, side)
             df_ours = arr[f"curve_{side}_dorsiflexion"]
             fp_ours = arr[f"curve_{side}_fppa"]
             sw = angles.ankle_shank_foot_angle(s_world, side)
             df_w = angles.ankle_dorsiflexion(world, side, np.nanmedian(sw) if np.isfinite(sw).any() else np.nan)
-            fp_w = angles.knee_fppa(world, side)
+            fp_w = angles.knee_fppa(world, side, axis_world)
             fp_2d = fppa_2d_rad(lm.xy_px, side)
             pk = t[m][np.nanargmax(kf_true[m])] if m.any() else np.nan
             events = {"contact": ev["contact_s"], "peak_force": ev["peak_force_s"], "peak_knee_flexion": pk}
@@ -232,4 +242,5 @@ def run_case(workdir, spec: VirtualSpec, static_spec: VirtualSpec | None = None,
     ev = evaluate(res, w["motion"], s_res, smotion, T_lab_from_color)
     ev["timings_s"] = res["timings_s"]
     ev["result"] = res
+    ev["static_result"], ev["static_motion"], ev["motion"] = s_res, smotion, w["motion"]
     return ev

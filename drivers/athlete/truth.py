@@ -33,18 +33,21 @@ KINEMATICS_RATE_HZ = 500.0
 
 
 def angle_curves(joints_lab: np.ndarray, static_angle_rad: dict) -> dict:
-    """All truth angles (rad) and ratios for joints (T,J,3), by analysis.angles."""
+    """All truth angles (rad) and ratios for joints (T,J,3), by analysis.angles. Frontal-plane
+    measures use the trial's constant frontal plane from the stance (angles.stance_right_axis),
+    as the analysis does (analysis/kinematics.leg_curves)."""
+    axis = angles.stance_right_axis(joints_lab)
     out = {}
     for s in SIDES:
         out[f"knee_flexion_{s}_rad"] = angles.knee_flexion(joints_lab, s)
         out[f"ankle_dorsiflexion_{s}_rad"] = angles.ankle_dorsiflexion(joints_lab, s, static_angle_rad[s])
         out[f"shank_inclination_{s}_rad"] = angles.shank_inclination(joints_lab, s)
-        out[f"knee_fppa_{s}_rad"] = angles.knee_fppa(joints_lab, s)
+        out[f"knee_fppa_{s}_rad"] = angles.knee_fppa(joints_lab, s, axis)
         out[f"knee_abduction_3d_{s}_rad"] = angles.knee_abduction_3d(joints_lab, s)
-        out[f"medial_knee_displacement_{s}_m"] = angles.medial_knee_displacement(joints_lab, s)
+        out[f"medial_knee_displacement_{s}_m"] = angles.medial_knee_displacement(joints_lab, s, axis)
         out[f"hip_flexion_{s}_rad"] = angles.hip_flexion(joints_lab, s)
     out["trunk_lean_rad"] = angles.trunk_lean(joints_lab)
-    out["knee_to_ankle_separation_ratio"] = angles.knee_to_ankle_separation_ratio(joints_lab)
+    out["knee_to_ankle_separation_ratio"] = angles.knee_to_ankle_separation_ratio(joints_lab, axis)
     return out
 
 
@@ -143,6 +146,7 @@ def truth_of(motion) -> tuple[dict, dict]:
         "plates": [p.to_dict() for p in motion.plates],
         "time_origin": "seconds from the start of the motion; host time = start epoch + time_s",
         "angle_definitions": "analysis/angles.py",
+        "frontal_right_axis_lab": [float(v) for v in angles.stance_right_axis(joints)],
         "metric_definitions": "drivers/athlete/truth.py docstring (STATION.md)",
     }
     return arrays, attrs

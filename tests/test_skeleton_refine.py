@@ -1,0 +1,62 @@
+"""Depth-model refinement of the legs (analysis/skeleton/refine.py): cylinders of anthropometric
+radius fitted to the rendered depth of a known squat pose recover the hip, knee and ankle from
+first-fit joints that are centimetres off (what MediaPipe's landmarks give)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis import angles
+from analysis.joints import JOINT_INDEX
+from analysis.skeleton.reconstruct import CameraSetup
+from analysis.skeleton.refine import RefineSettings, refine_legs, segment_radius_m
+from drivers.camera_model import (D435_COLOR_640x480, D435_DEPTH_848x480, T_COLOR_FROM_DEPTH_D435,
+                                  invert_pose, standard_camera_pose, transform_points)
+
+
+def test_segment_radius_is_de_levas_equivalent_cylinder():
+    # thigh: 14.16 % of 75 kg = 10.62 kg, 422.2 mm * 1.75 / 1.741 = 0.4244 m:
+    # r = sqrt(10.62 / (1050 pi 0.4244)) = 0.0871 m
+    assert segment_radius_m("thigh", 1.75, 75.0) == pytest.approx(0.0871, abs=5e-4)
+    # shank: 3.2475 kg, 0.43624 m -> 0.0475 m
+    assert segment_radius_m("shank", 1.75, 75.0) == pytest.approx(0.0475, abs=5e-4)
+
+
+@pytest.mark.parametrize("view", ["front", "45"])
+def test_refinement_recovers_the_legs_from_offset_joints(view):
+    from drivers.athlete.render import Renderer
+    from drivers.athlete.render_pose import simple_pose_lab
+    truth_lab = simple_pose_lab(squat=0.8)
+    r = Renderer(standard_camera_pose(view), seed=3)
+    depth = r.depth(truth_lab, 0)
+    cam = CameraSetup(D435_DEPTH_848x480, D435_COLOR_640x480, T_COLOR_FROM_DEPTH_D435, 0.001,
+                      r.T_lab_from_depth)
+    truth_cam = transform_points(invert_pose(cam.T_lab_from_color), truth_lab)
+    rng = np.random.default_rng(0)
+    first = truth_cam.copy()
+    legs = [JOINT_INDEX[f"{s}_{n}"] for s in ("left", "right") for n in ("hip", "knee", "ankle")]
+    first[legs] += rng.normal(0, 0.03, (len(legs), 3))          # first fit 3 cm off per axis
+    xy = D435_COLOR_640x480.project(first)                          # 2D as off as the joints
+    vis = np.ones(len(first))
+    L = {(f"{s}_{a}", f"{s}_{b}"): float(np.linalg.norm(truth_cam[JOINT_INDEX[f"{s}_{a}"]]
+                                                         - truth_cam[JOINT_INDEX[f"{s}_{b}"]]))
+         for s in ("left", "right") for a, b in (("hip", "knee"), ("knee", "ankle"))}
+    out, n_pts = refine_legs(first[None], xy[None], vis[None], [depth], [0.0], [0.0], cam, L,
+                             1.75, RefineSettings())
+    assert (n_pts > 200).all()
+    err_before = np.linalg.norm(first[legs] - truth_cam[legs], axis=1)
+    err_after = np.linalg.norm(out[0, legs] - truth_cam[legs], axis=1)
+    print(view, "joint errors cm before", np.round(100 * err_before, 1), "after", np.round(100 * err_after, 1))
+    knees = [JOINT_INDEX["left_knee"], JOINT_INDEX["right_knee"]]
+    # measured (seed 0): knees 0.7/0.5 cm front, 1.7/1.5 cm at 45 deg (the far leg half hidden)
+    assert np.linalg.norm(out[0, knees] - truth_cam[knees], axis=1).max() < (0.01 if view == "front" else 0.02)
+    assert np.median(err_after) < 0.5 * np.median(err_before)
+    lab = transform_points(cam.T_lab_from_color, out[0])
+    for side in ("left", "right"):
+        e = np.degrees(angles.knee_fppa(lab, side, [1, 0, 0]) - angles.knee_fppa(truth_lab, side, [1, 0, 0]))
+        e0 = np.degrees(angles.knee_fppa(transform_points(cam.T_lab_from_color, first), side, [1, 0, 0])
+                        - angles.knee_fppa(truth_lab, side, [1, 0, 0]))
+        print(side, "FPPA error before %.1f after %.1f deg" % (e0, e))
+        # measured: front 0.1 / -0.2 deg (before 5.1 / -17.9); 45 deg 4.0 / -5.5 (before 2.3 /
+        # -24.8): in this deep squat seen at 45 deg issue 8's 3 deg is NOT met for one frame
+        assert abs(e) < (3.0 if view == "front" else 6.0)
