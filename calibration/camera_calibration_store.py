@@ -1,6 +1,6 @@
 """Saved camera -> plate calibrations: JSON files next to the plate calibrations.
 
-Folder: calibration.plate.calibration_dir() ($STATION_HOME/calibration, else
+Folder: calibration.store.calibration_dir() ($STATION_HOME/calibration, else
 ~/.station/calibration). File: camera_<serial>_<UTC time>.json. Poses are 4x4 row-major lists
 named T_<to>_from_<from>; lengths in metres; the errors dict keeps its units in its keys
 (_px, _mm, _deg).
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from calibration.plate import calibration_dir
+from calibration.store import age_days, calibration_dir, save_calibration_json
 from drivers.camera_model import Intrinsics
 from station.errors import UserError
 
@@ -73,16 +73,7 @@ class CameraCalibration:
                    date_utc=d["date_utc"], software_version=d.get("software_version", ""))
 
     def save(self, folder: str | Path | None = None) -> Path:
-        folder = Path(folder) if folder else calibration_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        stamp = self.date_utc.replace(":", "").replace("-", "").split("+")[0]
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in self.camera_serial)
-        path = folder / f"camera_{safe}_{stamp}.json"
-        k = 1
-        while path.exists():
-            k += 1
-            path = folder / f"camera_{safe}_{stamp}_{k}.json"
-        path.write_text(json.dumps(self.to_dict(), indent=2))
+        path = save_calibration_json("camera", self.camera_serial, self.date_utc, self.to_dict(), folder)
         self.path = str(path)
         return path
 
@@ -97,11 +88,7 @@ class CameraCalibration:
         return cal
 
     def age_days(self, now: _dt.datetime | None = None) -> float:
-        t = _dt.datetime.fromisoformat(self.date_utc)
-        if t.tzinfo is None:
-            t = t.replace(tzinfo=_dt.timezone.utc)
-        now = now or _dt.datetime.now(_dt.timezone.utc)
-        return (now - t).total_seconds() / 86400.0
+        return age_days(self.date_utc, now)
 
     def trial_record(self) -> tuple[dict, dict]:
         """(attrs, arrays) for TrialWriter.add_calibration("camera", attrs, arrays): the whole

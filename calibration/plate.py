@@ -26,23 +26,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from analysis.constants import G
+from calibration.store import age_days, calibration_dir, save_calibration_json
 from drivers.plate_geometry import PlateGeometry, cells_to_force_and_cop
 
 DEFAULT_MAX_AGE_DAYS = 30.0
 DEFAULT_MAX_ZERO_DRIFT_N = 5.0
-
-
-def calibration_dir() -> Path:
-    home = os.environ.get("STATION_HOME")
-    base = Path(home) if home else Path.home() / ".station"
-    return base / "calibration"
 
 
 def _now_utc() -> _dt.datetime:
@@ -104,16 +98,7 @@ class PlateCalibration:
                    plates=d.get("plates", []), report=d.get("report", {}))
 
     def save(self, folder: str | Path | None = None) -> Path:
-        folder = Path(folder) if folder else calibration_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        stamp = self.date_utc.replace(":", "").replace("-", "").split("+")[0]
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in self.device_serial)
-        path = folder / f"plate_{safe}_{stamp}.json"
-        k = 1
-        while path.exists():
-            k += 1
-            path = folder / f"plate_{safe}_{stamp}_{k}.json"
-        path.write_text(json.dumps(self.to_dict(), indent=2))
+        path = save_calibration_json("plate", self.device_serial, self.date_utc, self.to_dict(), folder)
         self.path = str(path)
         return path
 
@@ -130,10 +115,7 @@ class PlateCalibration:
 
     # ---- validity ------------------------------------------------------------------------
     def age_days(self, now: _dt.datetime | None = None) -> float:
-        t = _dt.datetime.fromisoformat(self.date_utc)
-        if t.tzinfo is None:
-            t = t.replace(tzinfo=_dt.timezone.utc)
-        return ((now or _now_utc()) - t).total_seconds() / 86400.0
+        return age_days(self.date_utc, now)
 
     def zero_drift_n(self, zero_counts_now) -> np.ndarray:
         """Per-channel change of the unloaded reading since calibration, in N."""
