@@ -33,6 +33,7 @@ from typing import Optional
 
 import numpy as np
 
+from analysis.json_ready import json_ready
 from analysis import kinematics
 from analysis.joints import JOINT_INDEX, SIDES
 from analysis.pose.estimator import make_estimator
@@ -256,7 +257,7 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
             arrays[f"curve_{side}_{name}"] = y
     for name in ("trunk_lean", "trunk_lateral_lean", "separation_ratio"):
         arrays[f"curve_{name}"] = curves[name]
-    return _clean({
+    return json_ready({
         "reps": reps_out,
         "tracking_quality": tq,
         "verdict": {"ok": not reasons, "reasons": reasons},
@@ -271,19 +272,3 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
         "timings_s": timings,
         "n_frames": int(len(t)),
     }) | {"arrays": arrays, "_landmarks": rec["landmarks"]}
-
-
-def _clean(x):
-    import math
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (np.floating, float)):
-        x = float(x)
-        return x if math.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    return x

@@ -8,11 +8,11 @@ COP sway with one plate (cop.py). Times are seconds from the first sample given.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from analysis.json_ready import json_ready
 from analysis.constants import G
 from analysis.force import classify
 from analysis.force.asymmetry import jump_asymmetry
@@ -55,7 +55,7 @@ class ForceResult:
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return _clean({
+        return json_ready({
             "kind": self.kind, "kind_detected": self.kind_detected,
             "body_weight_n": self.body_weight_n, "body_mass_kg": self.body_mass_kg,
             "quiet_window_s": list(self.quiet_window_s), "quiet_sd_n": self.quiet_sd_n,
@@ -63,21 +63,6 @@ class ForceResult:
             "cop": self.cop, "settings": self.settings, "warnings": self.warnings,
         })
 
-
-def _clean(x):
-    """JSON-ready: numpy scalars to Python, NaN/inf to None."""
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (np.floating, float)):
-        x = float(x)
-        return x if math.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    return x
 
 
 def analyze_force(fz_n, rate_hz: float, settings: ForceSettings | None = None,
@@ -163,7 +148,7 @@ def analyze_force(fz_n, rate_hz: float, settings: ForceSettings | None = None,
         kind=final, kind_detected=detected, body_weight_n=bw, body_mass_kg=bw / G,
         quiet_window_s=(quiet.start / rate_hz, quiet.stop / rate_hz), quiet_sd_n=sd,
         rate_hz=float(rate_hz), n_plates=1 if plates is None else plates.shape[1],
-        reps=[_clean(r) for r in reps], settings=settings.to_dict(), cop=cop_out,
+        reps=[json_ready(r) for r in reps], settings=settings.to_dict(), cop=cop_out,
         warnings=warnings)
 
 
