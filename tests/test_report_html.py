@@ -108,8 +108,8 @@ def write_truth_skeleton(path: Path, motion, rate_hz: float) -> None:
         for name, y in curves[side].items():
             arrays[f"curve_{side}_{name}"] = y
     arrays["curve_separation_ratio"] = curves["separation_ratio"]
-    from analysis.force.analyze import _clean
-    write_results(path, "skeleton", arrays=arrays, attrs={"reps": _clean(reps_out)},
+    from analysis.json_ready import json_ready
+    write_results(path, "skeleton", arrays=arrays, attrs={"reps": json_ready(reps_out)},
                   settings={"source": "simulated joints (test stand-in for the pose pipeline)"})
 
 
