@@ -245,7 +245,7 @@ def record_athlete_trial(path, motion, devices: list[tuple[VirtualPlate, list[in
         rec.arm()
         if on_armed is not None:
             on_armed(scene)
-        _sleep_until(scene.t_motion - 0.7)   # >= 1 s of standing in the file even when record() is slow
+        _sleep_until(scene.t_motion - 0.2)
         t_rec = time.time()
         rec.record(path, {"athlete_id": "VA01", "protocol": "plate_e2e", "step": trial_kind,
                           "trial_kind": trial_kind,
