@@ -39,7 +39,8 @@ class SyncEstimate:
                 "correlation": self.correlation, "windows": self.windows, "method": self.method}
 
 
-def _lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.ndarray:
+def lowpass_zero_lag(x: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.ndarray:
+    """4th-order Butterworth run forwards and backwards (zero lag)."""
     sos = signal.butter(4, cutoff_hz, fs=rate_hz, output="sos")
     return signal.sosfiltfilt(sos, x)
 
@@ -84,11 +85,11 @@ def passive_offset(t_plate_s: np.ndarray, fz_n: np.ndarray, mass_kg: float,
     grid = np.arange(start, stop, 1.0 / grid_hz)
     # Plate: acceleration of the COM, a = Fz/m - g; low-pass on the plate's own grid first.
     rate_plate = 1.0 / np.median(np.diff(t_plate_s))
-    acc_plate = _lowpass(fz_n / mass_kg - G, rate_plate, cutoff_hz)
+    acc_plate = lowpass_zero_lag(fz_n / mass_kg - G, rate_plate, cutoff_hz)
     acc_plate_grid = np.interp(grid, t_plate_s, acc_plate)
     # Camera: smooth the height with the same filter, then differentiate twice via a spline.
     rate_cam = 1.0 / np.median(np.diff(t_cam))
-    z_smooth = _lowpass(z_cam, rate_cam, min(cutoff_hz, 0.45 * rate_cam))
+    z_smooth = lowpass_zero_lag(z_cam, rate_cam, min(cutoff_hz, 0.45 * rate_cam))
     acc_cam_grid = CubicSpline(t_cam, z_smooth)(grid, 2)
     # a_plate(t) = a_cam(t - offset) : lag of cam onto plate is the offset.
     offset, corr = _lag_by_xcorr(acc_plate_grid, acc_cam_grid, grid_hz, max_lag_s)

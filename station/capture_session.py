@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.constants import G
+from calibration.time_sync import lowpass_zero_lag
 from station import triggers
 from station.errors import UserError
 from station.live_status import LiveStatus
@@ -576,7 +577,7 @@ def movement_windows(t_s, fz_n, mass_kg, *, threshold_ms2: float = 0.3,
     t = np.asarray(t_s, float)
     f = np.asarray(fz_n, float)
     rate = 1.0 / np.median(np.diff(t))
-    acc = _lowpass(f / mass_kg - G, rate, SYNC_CUTOFF_HZ)
+    acc = lowpass_zero_lag(f / mass_kg - G, rate, SYNC_CUTOFF_HZ)
     unloaded = f < flight_n
     splits, off = [], []
     e = np.flatnonzero(np.diff(np.concatenate([[0], unloaded.astype(np.int8), [0]])))
@@ -613,11 +614,6 @@ def movement_windows(t_s, fz_n, mass_kg, *, threshold_ms2: float = 0.3,
             edges_w = np.linspace(w0, w1, k + 1)
             out.extend((float(x), float(y)) for x, y in zip(edges_w[:-1], edges_w[1:]))
     return out
-
-
-def _lowpass(x, rate_hz, cutoff_hz):
-    from scipy import signal as _sig
-    return _sig.sosfiltfilt(_sig.butter(4, cutoff_hz, fs=rate_hz, output="sos"), x)
 
 
 def _lag_valid(a: np.ndarray, b_ext: np.ndarray, m: int, rate_hz: float):
@@ -670,9 +666,9 @@ def movement_sync(t_plate_s, fz_n, mass_kg, t_cam_s, com_z_lab_m, *, grid_hz: fl
     stop = min(t_plate_s[-1], t_cam[-1])
     grid = np.arange(start, stop, 1.0 / grid_hz)
     rate_plate = 1.0 / np.median(np.diff(t_plate_s))
-    acc_plate = np.interp(grid, t_plate_s, _lowpass(fz_n / mass_kg - G, rate_plate, SYNC_CUTOFF_HZ))
+    acc_plate = np.interp(grid, t_plate_s, lowpass_zero_lag(fz_n / mass_kg - G, rate_plate, SYNC_CUTOFF_HZ))
     rate_cam = 1.0 / np.median(np.diff(t_cam))
-    z_s = _lowpass(z_cam, rate_cam, min(SYNC_CUTOFF_HZ, 0.45 * rate_cam))
+    z_s = lowpass_zero_lag(z_cam, rate_cam, min(SYNC_CUTOFF_HZ, 0.45 * rate_cam))
     acc_cam = CubicSpline(t_cam, z_s)(grid, 2)
     m = int(round(max_lag_s * grid_hz))
     edge = int(round(0.2 * grid_hz))           # filter and spline transients at the trial's ends
