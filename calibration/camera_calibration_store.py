@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from calibration.store import age_days, calibration_dir, save_calibration_json
+from calibration.store import age_days, calibration_dir, load_calibration_json, save_calibration_json
 from drivers.camera_model import Intrinsics
 from station.errors import UserError
 
@@ -79,13 +79,7 @@ class CameraCalibration:
 
     @classmethod
     def load(cls, path: str | Path) -> "CameraCalibration":
-        try:
-            cal = cls.from_dict(json.loads(Path(path).read_text()))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise UserError(f"cannot read camera calibration {path}: {exc}; "
-                            "run `station calibrate camera` to make a new one") from None
-        cal.path = str(path)
-        return cal
+        return load_calibration_json("camera", path, cls.from_dict)
 
     def age_days(self, now: _dt.datetime | None = None) -> float:
         return age_days(self.date_utc, now)

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.constants import G
-from calibration.store import age_days, calibration_dir, save_calibration_json
+from calibration.store import age_days, calibration_dir, load_calibration_json, save_calibration_json
 from drivers.plate_geometry import PlateGeometry, cells_to_force_and_cop
 
 DEFAULT_MAX_AGE_DAYS = 30.0
@@ -104,14 +104,7 @@ class PlateCalibration:
 
     @classmethod
     def load(cls, path: str | Path) -> "PlateCalibration":
-        try:
-            cal = cls.from_dict(json.loads(Path(path).read_text()))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            from station.errors import UserError
-            raise UserError(f"cannot read plate calibration {path}: {exc}; "
-                            "run `station calibrate plate` to make a new one") from None
-        cal.path = str(path)
-        return cal
+        return load_calibration_json("plate", path, cls.from_dict)
 
     # ---- validity ------------------------------------------------------------------------
     def age_days(self, now: _dt.datetime | None = None) -> float:

@@ -40,3 +40,16 @@ def age_days(date_utc: str, now: _dt.datetime | None = None) -> float:
         t = t.replace(tzinfo=_dt.timezone.utc)
     now = now or _dt.datetime.now(_dt.timezone.utc)
     return (now - t).total_seconds() / 86400.0
+
+
+def load_calibration_json(kind: str, path: str | Path, from_dict):
+    """Read a calibration file with `from_dict`; a missing or damaged file is a one-line error
+    that says how to make a new one."""
+    from station.errors import UserError
+    try:
+        cal = from_dict(json.loads(Path(path).read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"cannot read {kind} calibration {path}: {exc}; "
+                        f"run `station calibrate {kind}` to make a new one") from None
+    cal.path = str(path)
+    return cal
