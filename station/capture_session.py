@@ -161,6 +161,8 @@ class CaptureSession:
         self.session = Session.create(self.data_dir, self.athlete, self.protocol)
         self.out(f"session {self.session.folder}")
         self.start_checks = self.session_start_checks()
+        self.session.start_checks = self.start_checks
+        self._add_save()
         for step in steps:
             n = self.options.trials or step.trials
             for attempt in range(1, n + 1):
@@ -172,6 +174,13 @@ class CaptureSession:
         self.fit_session_sync()
         self._retry_save()
         return self.session
+
+    def _add_save(self) -> None:
+        try:
+            self.session.save()
+        except OSError as exc:
+            self._unsaved = True
+            self.say(f"  ! cannot update {self.session.folder / 'session.json'}: {exc.strerror}")
 
     def _retry_save(self) -> None:
         """session.json could not be updated (full disk): try again (space may be free now)."""

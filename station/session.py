@@ -87,6 +87,7 @@ class Session:
         self.started_utc = started_utc
         self.trials: list[TrialRecord] = []
         self.clock_fit: dict = {}
+        self.start_checks: dict = {}     # calibration checks at the session's start
 
     @classmethod
     def create(cls, data_dir: Path, athlete: Athlete, protocol: Protocol, now: datetime | None = None) -> "Session":
@@ -130,6 +131,7 @@ class Session:
             "athlete": asdict(self.athlete),
             "protocol": self.protocol.to_dict(),
             "started_utc": self.started_utc,
+            "start_checks": self.start_checks,
             "trials": [t.to_dict() for t in self.trials],
             "clock_fit": self.clock_fit,
         }

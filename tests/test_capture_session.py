@@ -31,6 +31,10 @@ def test_simulated_jumps_session_gives_expected_trials_and_verdicts(tmp_path):
     assert all(t["verdict"]["ok"] for t in data["trials"]), data["trials"]
     # the weighing set the athlete's mass (virtual athlete: 75 kg)
     assert data["athlete"]["mass_kg"] == pytest.approx(75.0, abs=0.5)
+    # the session-start calibration checks are in the session file (the simulated plate's
+    # calibration is fresh and its zero has not drifted: a check with no warnings)
+    plate_checks = data["start_checks"]["plate"]
+    assert plate_checks and all(v["warnings"] == [] for k, v in plate_checks.items() if k != "notes")
     cmj = data["trials"][1]["key_numbers"]
     assert cmj["jump_height_impulse_m"] == pytest.approx(0.30, abs=0.02)
     q = cmj["quality"]["plate1"]
