@@ -58,6 +58,9 @@ DISK_MARGIN_S = 10.0                # plus this many seconds of data at the curr
 DISK_CHECK_S = 1.0
 
 
+CAMERA_GRACE_S = 1.0     # at the stop, wait at most this for the camera's in-flight frames
+
+
 def free_bytes(folder) -> int:
     return shutil.disk_usage(folder).free
 
@@ -184,7 +187,7 @@ class Recorder:
                  queue_s: float = 2.0, pretrigger_s: float = 0.5, stall_s: float = 1.0,
                  live_s: float = 10.0, write_hook=None, extra_calibrations: dict | None = None,
                  disk_min_free_bytes: int = DISK_MIN_FREE_BYTES, disk_margin_s: float = DISK_MARGIN_S,
-                 disk_check_s: float = DISK_CHECK_S):
+                 disk_check_s: float = DISK_CHECK_S, camera_grace_s: float = CAMERA_GRACE_S):
         """plates: open drivers.force_plate.ForcePlate devices (one device may carry two
         plates). camera: an open, configured drivers.camera.Camera (started by arm()).
         calibrations: plate stream name (plate1, plate2) -> calibration.plate.PlateCalibration
@@ -207,6 +210,8 @@ class Recorder:
         self.disk_min_free_bytes = int(disk_min_free_bytes)
         self.disk_margin_s = float(disk_margin_s)
         self.disk_check_s = float(disk_check_s)
+        self.camera_grace_s = float(camera_grace_s)
+        self._camera_last_t: dict[str, float] = {}   # stream -> host time of its newest frame
         self.disk_free_bytes = None            # at the last check (live status)
         self.extra_calibrations = extra_calibrations or {}   # name -> (attrs, arrays)
         rate = max([float(d.description.get("rate_hz") or 1000.0) for d in self.devices] or [1000.0])
@@ -325,6 +330,7 @@ class Recorder:
                     return
                 continue
             self.last_data["camera"] = now
+            self._camera_last_t[frame.stream] = frame.time_host_s
             self._rate(frame.stream, frame.time_host_s, 1)
             self._hand_over(frame.stream, ("camera", frame.stream, frame), frame.time_host_s)
 
@@ -515,6 +521,8 @@ class Recorder:
         and close the trial: 'complete', or 'aborted' with the reason (an abort by a fault, or
         `reason` given by the caller, e.g. a timeout or an interrupted session)."""
         end = time.time()
+        if self.camera is not None and self._recording and not self._abort_reason:
+            self._wait_for_camera(end)
         self._stopping.set()
         for d in self.devices:
             try:
@@ -542,6 +550,25 @@ class Recorder:
                 status, why = "aborted", close_error
         return RecordingResult(self.path or "", status, why, quality, faults,
                                self.start_host_s, end, close_error)
+
+    def _wait_for_camera(self, end: float) -> None:
+        """A camera delivers each frame some tens of ms after its exposure (USB transfer, the
+        SDK's queues; a virtual camera's renderer): wait until every camera stream has handed
+        over a frame taken at or after the stop, so the trial's camera streams cover the same
+        span as the force. Not waited for longer than `camera_grace_s`; a stream that did not
+        catch up by then is recorded as a fault (its last frames are missing, nothing else)."""
+        streams = list(self._camera_last_t) or list(getattr(self.camera, "modes", {}) or {})
+        deadline = time.monotonic() + self.camera_grace_s
+        while time.monotonic() < deadline and not self._abort_reason:
+            if all(self._camera_last_t.get(s, -math.inf) >= end for s in streams):
+                return
+            time.sleep(0.005)
+        late = [s for s in streams if self._camera_last_t.get(s, -math.inf) < end]
+        if late and not self._abort_reason:
+            self._faults.append({"time_host_s": end, "stream": ",".join(late), "kind": "late_frames",
+                                 "message": f"camera {', '.join(late)}: no frame taken after the "
+                                            f"stop arrived within {self.camera_grace_s:g} s; the "
+                                            "trial's camera streams end before its force"})
 
     def _quality(self) -> dict:
         out = {}

@@ -1,7 +1,7 @@
 """The recorder with a camera: a real pyrealsense2 software_device (drivers/virtual_camera.py)
 at the real camera's rates (depth 848x480@90, color 640x480@30) and the virtual plate on a pty,
 recorded together into one trial file; frames the camera never delivered are counted as drops
-per stream. And a camera unplugged mid-trial in a session: the trial is aborted with the reason,
+per stream; the stop waits for the camera's in-flight frames. And a camera unplugged mid-trial in a session: the trial is aborted with the reason,
 what came before is kept, the session goes on with the next trial."""
 import time
 
@@ -60,6 +60,10 @@ def test_camera_and_plate_recorded_together_with_drops_counted_per_stream(tmp_pa
         tp = np.asarray(t.stream("plate1").time_host_s)
         td = np.asarray(d.time_host_s)
         assert tp[0] < td[-1] and td[0] < tp[-1]
+        # the stop waited for the camera's in-flight frames: both camera streams reach the stop
+        tc = np.asarray(c.time_host_s)
+        assert td[-1] >= result.end_host_s and tc[-1] >= result.end_host_s
+        assert not [f for f in result.faults if f["kind"] == "late_frames"]
         fq = t.quality()
         assert fq["depth"]["dropped"] == len(DROP_DEPTH) and fq["color"]["dropped"] == len(DROP_COLOR)
         assert fq["plate1"]["samples"] == len(tp)
