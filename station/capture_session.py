@@ -363,10 +363,9 @@ class CaptureSession:
         try:
             from station.commands.analyze import analyze_trial
             from analysis.force.settings import ForceSettings
-            import inspect
-            kw = {"skeleton": self.options.skeleton} \
-                if "skeleton" in inspect.signature(analyze_trial).parameters else {}
-            force = analyze_trial(str(path), ForceSettings(), FORCE_KIND[step.kind], write=True, **kw)
+            # force first: the time sync needs the body mass; the kinematics need the sync
+            force = analyze_trial(str(path), ForceSettings(), FORCE_KIND[step.kind], write=True,
+                                  skeleton=False)
         except UserError as exc:
             if result.status == "complete":
                 reasons.append(f"force analysis failed: {exc}")
@@ -397,6 +396,7 @@ class CaptureSession:
         elif "synced" in step.checks and not has_camera:
             sync = {"why": "no camera in this trial"}
         if has_camera and self.options.skeleton and force is not None:
+            self._kinematics(path, force, sync)
             kin = force.get("kinematics")
             if kin is not None:
                 v = kin.get("verdict") or {}
@@ -432,6 +432,33 @@ class CaptureSession:
                      f"Everything captured before is kept in {path.name}"
                      + ("" if file_ok else " (the file could not be read back)") + ".")
         return TrialOutcome(record, str(path), force, sync, truth)
+
+    def _kinematics(self, path, force: dict, sync: dict) -> None:
+        """Skeleton + kinematics on the plate's time base: with the trial's own sync when it
+        passed (written to /results/sync, read back by add_kinematics), else with the session's
+        clock line so far (interpolated between synced trials), else unsynced and saying so."""
+        from station.commands.analyze import add_kinematics
+        extra = {}
+        if not sync.get("ok"):
+            mid = sync.get("mid_time_host_s") or sync.get("trial_mid_time_host_s")
+            fit = self._fit_so_far()
+            if fit is not None and mid is not None:
+                extra = {"skeleton": {"time_offset_s": float(fit.offset_at(mid)),
+                                      "time_offset_source": "session clock fit so far "
+                                      f"({fit.n_trials} synced trials)"}}
+        try:
+            add_kinematics(str(path), force, True, settings=extra)
+        except UserError as exc:
+            force.setdefault("warnings", []).append(f"kinematics skipped: {exc}")
+
+    def _fit_so_far(self):
+        from calibration.time_sync import fit_session_drift
+        rows = [o for o in self.outcomes if o.sync.get("ok") and o.sync.get("offset_s") is not None
+                and o.sync.get("mid_time_host_s") is not None]
+        if not rows:
+            return None
+        return fit_session_drift([o.sync["mid_time_host_s"] for o in rows],
+                                 [o.sync["offset_s"] for o in rows])
 
     def _sync(self, path, force, truth) -> dict:
         from data.trial import open_trial, write_results
@@ -519,8 +546,32 @@ class CaptureSession:
             except Exception:
                 pass
         self._sync_by_session_fit(fit, rows)
+        self._rerun_kinematics()
         self.session.save()
         return self.session.clock_fit
+
+    def _rerun_kinematics(self) -> None:
+        """The kinematics of each trial ran right after it, with the best offset known then.
+        Where the session's final clock line moves a trial's offset by more than
+        KINEMATICS_RESYNC_S, its kinematics are run again with the final offset (read back
+        from /results/sync), so every number in the session is on the plate's time base."""
+        for o in self.outcomes:
+            kin = (o.force or {}).get("kinematics")
+            applied = o.sync.get("offset_applied_s")
+            if kin is None or applied is None or not o.sync.get("ok", True):
+                continue
+            used = (kin.get("time_sync") or {}).get("offset_s")
+            if used is not None and abs(float(used) - applied) <= KINEMATICS_RESYNC_S:
+                continue
+            self.say(f"  {o.record.step} {o.record.attempt}: kinematics again with the session's "
+                     f"time offset ({applied * 1e3:+.1f} ms instead of "
+                     + (f"{float(used) * 1e3:+.1f} ms)" if used is not None else "none)"))
+            o.force.pop("kinematics", None)
+            self._kinematics(o.path, o.force, o.sync)
+            kin = o.force.get("kinematics")
+            if kin is not None and o.record.verdict.tracked is not None:
+                v = kin.get("verdict") or {}
+                o.record.verdict.tracked = bool(v.get("ok"))
 
     def _sync_by_session_fit(self, fit, rows) -> None:
         """Camera trials without a usable sync of their own (slow squats, a drop jump whose
@@ -563,6 +614,7 @@ class CaptureSession:
 
 
 SYNC_CUTOFF_HZ = 4.0
+KINEMATICS_RESYNC_S = 0.001  # kinematics re-run when the final offset moves a trial's by more
 SYNC_PAD_S = 0.75            # a movement window: the movement +- this (s)
 SYNC_MIN_WINDOW_S = 1.5      # the shortest window worth a cross-correlation (s)
 

@@ -194,11 +194,20 @@ def add_kinematics(path: str, out: dict, write: bool, settings: dict | None = No
             ref = _static_reference(str(Path(static_trial).resolve()), Path(static_trial).stat().st_mtime)
             settings["skeleton"] = {**settings.get("skeleton", {}), "static": ref}
         with open_trial(path) as t:
+            sk_settings = dict(settings.get("skeleton", {}))
+            if sk_settings.get("time_offset_s") is None:
+                offset, source = trial_time_offset(t)
+                if offset is not None:
+                    sk_settings["time_offset_s"] = offset
+                sk_settings["time_offset_source"] = source
+            settings["skeleton"] = sk_settings
             sk = analyze_skeleton(t, settings, out)
     except (SkeletonError, TrialError, ValueError) as exc:      # SkeletonError: one-line reason
         out["warnings"].append(f"kinematics skipped: {' '.join(str(exc).split())[:300]}")
         return
     summary = {k: v for k, v in sk.items() if k not in ("arrays", "_landmarks", "timings_s")}
+    summary["time_sync"] = {"offset_s": sk_settings.get("time_offset_s"),
+                            "source": sk_settings.get("time_offset_source", "settings")}
     out["kinematics"] = summary
     _merge_legs(out["reps"], summary)
     if write:
@@ -209,6 +218,26 @@ def add_kinematics(path: str, out: dict, write: bool, settings: dict | None = No
                           settings=sk.get("settings", {}))
         except TrialError as exc:
             raise UserError(str(exc)) from None
+
+
+def trial_time_offset(trial) -> tuple[float | None, str]:
+    """The camera->plate time offset (t_plate - t_camera, s) the kinematics should use, and
+    where it comes from: the trial's own sync result (/results/sync, written by the capture
+    session: the session clock fit's value when there is one, else the trial's own measured
+    offset when it passed), else /calibration/time_sync, else none (the camera's host times
+    are used as they are, and the source says so)."""
+    res = trial.results()
+    if "sync" in res:
+        a = res["sync"].attrs
+        if a.get("offset_applied_s") is not None and bool(a.get("ok", True)):
+            return float(a["offset_applied_s"]), "results/sync offset_applied_s (" + str(
+                a.get("source") or "session clock fit") + ")"
+        if a.get("offset_s") is not None and bool(a.get("ok", False)):
+            return float(a["offset_s"]), "results/sync offset_s (" + str(a.get("method", "")) + ")"
+    cals = trial.calibrations()
+    if "time_sync" in cals and cals["time_sync"].attrs.get("offset_s") is not None:
+        return float(cals["time_sync"].attrs["offset_s"]), "calibration/time_sync"
+    return None, "none: not time-synced (camera host times used as recorded)"
 
 
 def _rep_arrays(reps: list[dict]) -> dict:
