@@ -388,7 +388,7 @@ class CaptureSession:
         synced = tracked = None
         has_camera = any(k in result.quality for k in ("depth", "color"))
         if has_camera and force is not None and result.status == "complete":
-            sync = self._sync(path, force, truth)
+            sync = self._sync(path, force, truth, step)
             if "synced" in step.checks:
                 synced = bool(sync.get("ok"))
                 if not synced:
@@ -460,8 +460,61 @@ class CaptureSession:
         return fit_session_drift([o.sync["mid_time_host_s"] for o in rows],
                                  [o.sync["offset_s"] for o in rows])
 
-    def _sync(self, path, force, truth) -> dict:
-        from data.trial import open_trial, write_results
+    def _sync(self, path, force, truth, step=None) -> dict:
+        """The trial's camera->plate offset: passive (movement_sync) always; and, when the
+        protocol step asks for an event both devices see (`sync_event: stomp | landing`),
+        calibration.event_sync - which then gives the trial's offset when it was found, with
+        the passive result kept beside it. Written to /results/sync."""
+        out = self._passive_sync(path, force, truth)
+        event_name = getattr(step, "sync_event", None) if step is not None else None
+        if not event_name:
+            self._write_sync(path, out, PASSIVE_SETTINGS)
+            return out
+        from calibration.event_sync import event_sync
+        from data.trial import open_trial
+        passive = {k: out.get(k) for k in ("ok", "offset_s", "uncertainty_s", "correlation",
+                                            "windows", "why") if out.get(k) is not None}
+        try:
+            with open_trial(path) as t:
+                ev = event_sync(t, event_name)
+        except Exception as exc:                # no event found: the passive result stands
+            out["event"] = {"ok": False, "why": f"{event_name}: {exc}"}
+            if not out.get("ok"):
+                out["why"] = f"{event_name} not found ({exc}); passive: {out.get('why', '?')}"
+            self._write_sync(path, out, PASSIVE_SETTINGS)
+            return out
+        ev = dict(ev)
+        ok = bool(ev.get("ok", True)) and math.isfinite(float(ev.get("uncertainty_s", math.nan))) \
+            and float(ev["uncertainty_s"]) < SYNC_OK_S
+        new = {**{k: v for k, v in ev.items() if not isinstance(v, (list, dict))},
+               "ok": ok, "passive": passive,
+               "trial_mid_time_host_s": out.get("trial_mid_time_host_s")}
+        new.setdefault("mid_time_host_s", ev.get("event_time_host_s"))
+        if truth.get("camera_offset_at") is not None and new.get("mid_time_host_s") is not None:
+            new["truth_offset_s"] = float(truth["camera_offset_at"](new["mid_time_host_s"]))
+        if not ok:
+            new["why"] = ev.get("why") or (f"{event_name}: uncertainty "
+                                           f"{float(ev.get('uncertainty_s', math.nan)) * 1e3:.1f} ms")
+            if out.get("ok"):                   # the passive sync passed: keep it
+                out["event"] = {k: v for k, v in new.items() if k != "passive"}
+                self._write_sync(path, out, PASSIVE_SETTINGS)
+                return out
+        self._write_sync(path, {k: v for k, v in new.items() if v is not None})
+        return {k: v for k, v in new.items() if v is not None}
+
+    def _write_sync(self, path, out: dict, settings: dict | None = None) -> None:
+        from data.trial import write_results
+        try:
+            write_results(path, "sync",
+                          attrs={k: v for k, v in out.items() if v is not None and not isinstance(v, list)},
+                          arrays={"window_offsets_s": np.asarray(out.get("window_offsets_s", []), float),
+                                  "window_times_host_s": np.asarray(out.get("window_times_host_s", []), float)},
+                          settings=settings or {"method": out.get("method", "")})
+        except Exception as exc:
+            out["write_error"] = str(exc)
+
+    def _passive_sync(self, path, force, truth) -> dict:
+        from data.trial import open_trial
         try:
             with open_trial(path) as t:
                 t_cam, z, how = camera_com_height(t)
@@ -492,59 +545,55 @@ class CaptureSession:
                              f"unknown ({est['windows']} movement window)"))
         if truth.get("camera_offset_at") is not None:
             out["truth_offset_s"] = float(truth["camera_offset_at"](out["mid_time_host_s"]))
-        try:
-            write_results(path, "sync", attrs={k: v for k, v in out.items()
-                                               if v is not None and not isinstance(v, list)},
-                          arrays={"window_offsets_s": np.asarray(est["window_offsets_s"], float),
-                                  "window_times_host_s": np.asarray(est["window_times_host_s"], float)},
-                          settings={"method": "passive_com_acceleration per movement window",
-                                    "cutoff_hz": SYNC_CUTOFF_HZ, "camera_com": how})
-        except Exception as exc:
-            out["write_error"] = str(exc)
         return out
 
     # ---- across the session ------------------------------------------------------------------
     def fit_session_sync(self) -> dict:
         from calibration.time_sync import fit_session_drift
-        from data.trial import write_results
         rows = [o for o in self.outcomes if o.sync.get("offset_s") is not None
-                and o.sync.get("correlation", 0) > SYNC_MIN_CORRELATION]
+                and (_is_event(o.sync) and o.sync.get("ok")
+                     or o.sync.get("correlation", 0) > SYNC_MIN_CORRELATION)]
         if not rows:
             return {}
-        # weights: the scatter of the movement windows about their trial's mean, pooled over
-        # the session (two windows alone estimate their own spread poorly), over sqrt(windows)
+        # weights 1/sigma. Passive trials: the scatter of the movement windows about their
+        # trial's mean, pooled over the session's passive trials (two windows alone estimate
+        # their own spread poorly), over sqrt(windows). Event trials: their own uncertainty
+        # (calibration.event_sync: camera frame period and the measured contact bias spread).
         res, n_win = [], []
-        for o in rows:
+        passive_rows = [o for o in rows if not _is_event(o.sync)]
+        for o in passive_rows:
             w_off = np.asarray(o.sync.get("window_offsets_s") or [o.sync["offset_s"]], float)
             res.extend(w_off - w_off.mean())
             n_win.append(len(w_off))
-        dof = len(res) - len(rows)
+        dof = len(res) - len(passive_rows)
         pooled = float(np.sqrt(np.sum(np.square(res)) / dof)) if dof > 0 else math.nan
-        if math.isfinite(pooled) and pooled > 0:
-            w = np.sqrt(np.asarray(n_win, float)) / pooled
-        else:
-            w = np.ones(len(rows))
+        sigma = []
+        for o in rows:
+            if _is_event(o.sync):
+                sigma.append(float(o.sync["uncertainty_s"]))
+            else:
+                n = len(o.sync.get("window_offsets_s") or [0])
+                sigma.append(pooled / math.sqrt(n) if math.isfinite(pooled) and pooled > 0
+                             else SYNC_OK_S)
+        w = 1.0 / np.maximum(np.asarray(sigma, float), 1e-4)
         fit = fit_session_drift([o.sync["mid_time_host_s"] for o in rows],
                                 [o.sync["offset_s"] for o in rows], weights=w)
+        n_event = sum(_is_event(o.sync) for o in rows)
         self.session.clock_fit = {**fit.to_dict(), "window_sd_pooled_s": pooled,
-                                  "method": "passive per movement window, trial means fitted "
-                                  "with a line across the session (weights sqrt(windows) / "
-                                  "pooled window SD; calibration.time_sync.fit_session_drift)"}
-        for o, n in zip(rows, n_win):
+                                  "trials_event": n_event, "trials_passive": len(rows) - n_event,
+                                  "method": "each synced trial's offset (passive: mean of its "
+                                  "movement windows; event: stomp / landing contact) fitted with a "
+                                  "line across the session, weights 1/sigma "
+                                  "(calibration.time_sync.fit_session_drift)"}
+        for o in passive_rows:
+            n = len(o.sync.get("window_offsets_s") or [0])
             o.sync["uncertainty_pooled_s"] = pooled / math.sqrt(n) if math.isfinite(pooled) else None
         for o in rows:
             applied = float(fit.offset_at(o.sync["mid_time_host_s"]))
             o.sync["offset_applied_s"] = applied
             o.record.sync = dict(o.sync)
-            try:
-                write_results(o.path, "sync", attrs={k: v for k, v in o.sync.items()
-                                                     if v is not None and not isinstance(v, list)},
-                              arrays={"window_offsets_s": np.asarray(o.sync.get("window_offsets_s", []), float),
-                                      "window_times_host_s": np.asarray(o.sync.get("window_times_host_s", []), float)},
-                              settings={"method": "passive_com_acceleration per movement window",
-                                        "session_fit": fit.to_dict()})
-            except Exception:
-                pass
+            self._write_sync(o.path, o.sync, {"method": o.sync.get("method", ""),
+                                              "session_fit": fit.to_dict()})
         self._sync_by_session_fit(fit, rows)
         self._rerun_kinematics()
         self.session.save()
@@ -605,15 +654,13 @@ class CaptureSession:
             rec.verdict.reasons = [r for r in rec.verdict.reasons if not r.startswith("not synced")]
             self.say(f"  {rec.step} {rec.attempt}: synced by the session's clock fit "
                      f"({applied * 1e3:+.1f} ms)")
-            try:
-                write_results(o.path, "sync", attrs={k: v for k, v in o.sync.items()
-                                                     if v is not None and not isinstance(v, list)},
-                              settings={"method": "session clock fit", "session_fit": fit.to_dict()})
-            except Exception:
-                pass
+            self._write_sync(o.path, o.sync, {"method": "session clock fit",
+                                              "session_fit": fit.to_dict()})
 
 
 SYNC_CUTOFF_HZ = 4.0
+PASSIVE_SETTINGS = {"method": "passive_com_acceleration per movement window",
+                    "cutoff_hz": SYNC_CUTOFF_HZ}
 KINEMATICS_RESYNC_S = 0.001  # kinematics re-run when the final offset moves a trial's by more
 SYNC_PAD_S = 0.75            # a movement window: the movement +- this (s)
 SYNC_MIN_WINDOW_S = 1.5      # the shortest window worth a cross-correlation (s)
@@ -623,6 +670,10 @@ MAX_FLIGHT_S = 1.2           # unloaded longer than this: the athlete is off the
 SYNC_FIT_REACH_S = 5.0       # the session fit syncs other trials only between its trials (+- this)
 SYNC_MIN_CORRELATION = 0.9   # a window counts only if camera and plate agree this well
 SYNC_SPLIT_S = 4.0           # a longer movement (a set of squats) is cut into pieces of 2-4 s
+
+
+def _is_event(sync: dict) -> bool:
+    return str(sync.get("method", "")).startswith("event")
 
 
 def movement_windows(t_s, fz_n, mass_kg, *, threshold_ms2: float = 0.3,
