@@ -33,7 +33,8 @@ def main() -> int:
     ap.add_argument("--no-camera", action="store_true")
     ap.add_argument("--camera-fps", default="90,30", help="DEPTH[,COLOR] (default: the real rates)")
     args = ap.parse_args()
-    trials = max(1, int(math.ceil(args.minutes * 60 / 9.0)))     # a CMJ trial is ~9 s
+    # a CMJ trial records ~5.6 s (measured: 34 trials, 191 s): enough trials for --minutes
+    trials = max(1, int(math.ceil(args.minutes * 60 / 5.4)))
     proto = parse_protocol("name: bench\nsteps:\n  - {id: cmj, kind: cmj, instruction: Jump., "
                            f"trials: {trials}, start: still, stop: stable_after_landing, "
                            "timeout_s: 15}\n", "bench")
@@ -59,8 +60,9 @@ def main() -> int:
                 p["ratios"].append(q["achieved_rate_hz"] / q["nominal_rate_hz"])
             p["dropped"] += q.get("dropped", 0) or 0
             p["samples"] += q.get("samples", 0) or 0
-    print(f"bench_session: {len(session.trials)} trials, {recorded:.0f} s recorded in {wall:.0f} s "
-          f"wall ({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
+    print(f"bench_session: {len(session.trials)} trials, {recorded:.0f} s = {recorded / 60:.2f} min "
+          f"recorded (asked: {args.minutes:g} min) in {wall:.0f} s wall ({os.cpu_count()} cores, "
+          f"load {os.getloadavg()[0]:.1f})")
     for s, p in per_stream.items():
         r = p["ratios"]
         print(f"  {s:<7} achieved/nominal rate min {min(r):.4f} max {max(r):.4f}  "
