@@ -19,6 +19,8 @@ Settings (dict, all optional; `settings['skeleton']` if present, else the dict i
   color_stream, depth_stream, camera_device, quality (QualitySettings fields), mass_kg (else
   metadata mass_kg, else 75; sets the legs' anthropometric radii), refine (RefineSettings fields,
   e.g. {"enabled": False}: the depth-model refinement of the legs, analysis/skeleton/refine.py),
+  foot (FootSettings fields, e.g. {"enabled": False}: the foot registration to the static
+  trial's shoe template, analysis/skeleton/foot.py; the template travels in `static`),
   lift / fit (LiftSettings / FitSettings fields).
 Frontal plane: FPPA, medial knee displacement and the separation ratio are measured in the
 trial's constant frontal plane from the athlete's stance (analysis.angles.stance_right_axis);
@@ -40,6 +42,7 @@ from analysis.pose.estimator import make_estimator
 from analysis.skeleton.fit import BONES, FitSettings
 from analysis.skeleton.lift import LiftSettings
 from analysis.skeleton.refine import RefineSettings
+from analysis.skeleton.foot import FootSettings, template_from_json, template_to_json
 from analysis.skeleton.reconstruct import (CameraSetup, Landmarks, SkeletonSettings, estimate_2d,
                                            reconstruct)
 from analysis.tracking_quality import QualitySettings, leg_verdict
@@ -106,12 +109,15 @@ def _skeleton_settings(s: dict, trial_kind: str, stature_m: float, time_offset_s
     refine = RefineSettings(mass_kg=mass_kg)
     for k, v in s.get("refine", {}).items():
         setattr(refine, k, v)
+    foot = FootSettings()
+    for k, v in s.get("foot", {}).items():
+        setattr(foot, k, tuple(v) if isinstance(v, list) else v)
     fit = FitSettings(cutoff_hz=float(s.get("cutoff_hz", 7.0 if trial_kind in SQUAT_KINDS else 12.0)))
     for k, v in s.get("lift", {}).items():
         setattr(lift, k, v)
     for k, v in s.get("fit", {}).items():
         setattr(fit, k, v)
-    return SkeletonSettings(lift=lift, fit=fit, refine=refine, time_offset_s=time_offset_s)
+    return SkeletonSettings(lift=lift, fit=fit, refine=refine, foot=foot, time_offset_s=time_offset_s)
 
 
 def _landmarks_from_trial(trial, s: dict, timings: dict):
@@ -140,7 +146,8 @@ class _LazyDepth:
         return np.asarray(self.ds[k])
 
 
-def _reconstruct_trial(trial, s: dict, timings: dict, bone_lengths=None):
+def _reconstruct_trial(trial, s: dict, timings: dict, bone_lengths=None, foot_template=None,
+                       template_window_s=None):
     cam = camera_setup_from_trial(trial, s.get("camera_device"))
     md = trial.metadata
     stature = float(s.get("stature_m", md.get("height_m", 1.75) or 1.75))
@@ -153,21 +160,27 @@ def _reconstruct_trial(trial, s: dict, timings: dict, bone_lengths=None):
     lm = _landmarks_from_trial(trial, s, timings)
     depth = trial.stream(s.get("depth_stream", "depth"))
     t0 = time.perf_counter()
+    frames = None
+    if template_window_s is not None and len(lm.time_s):
+        frames = lm.time_s <= lm.time_s[0] + template_window_s
     rec = reconstruct(lm, _LazyDepth(depth), np.asarray(depth.time_host_s, float), cam, sk,
-                      bone_lengths=bone_lengths, timings=timings)
+                      bone_lengths=bone_lengths, timings=timings, foot_template=foot_template,
+                      foot_template_frames=frames)
     timings["reconstruct_s"] = time.perf_counter() - t0
     rec["landmarks"] = lm
     return rec, sk, cam
 
 
 def static_reference_from_trial(trial, settings: Optional[dict] = None) -> dict:
-    """From the static standing trial: bone lengths (medians) and neutral angles. Pass the result
-    as settings['skeleton']['static'] to analyze_skeleton for the athlete's other trials."""
+    """From the static standing trial: bone lengths (medians), neutral angles and the feet's
+    depth template (analysis/skeleton/foot.py). Pass the result as settings['skeleton']['static']
+    to analyze_skeleton for the athlete's other trials."""
     s = _settings(settings)
     timings = {}
     rec, _, _ = _reconstruct_trial(trial, s, timings)
     return {"bone_lengths_m": {f"{a}-{b}": v for (a, b), v in rec["bone_lengths"].items()},
             "reference": kinematics.static_reference(rec["joints_lab_m"]),
+            "foot_template": template_to_json(rec["foot_template"] or {}),
             "source": "static trial"}
 
 
@@ -200,7 +213,10 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
     timings: dict = {}
     t_start = time.perf_counter()
     static = s.get("static") or {}
-    rec, sk, cam = _reconstruct_trial(trial, s, timings, bone_lengths=_bone_lengths_from(static))
+    template = template_from_json(static.get("foot_template"))
+    rec, sk, cam = _reconstruct_trial(trial, s, timings, bone_lengths=_bone_lengths_from(static),
+                                      foot_template=template,
+                                      template_window_s=None if template else float(s.get("static_window_s", 0.5)))
     joints = rec["joints_lab_m"]
     if static.get("reference"):
         ref, ref_source = static["reference"], static.get("source", "static trial")
@@ -250,7 +266,8 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
     timings["total_s"] = time.perf_counter() - t_start
     arrays = {"time_s": t, "joints_lab_m": joints, "valid_3d": rec["valid_3d"],
               "depth_rejected": rec["depth_rejected"], "fit_rms_m": rec["fit_rms_m"],
-              "refine_points": rec["refine_points"],
+              "refine_points": rec["refine_points"], "foot_fitness": rec["foot_fitness"],
+              "foot_pose_lab": rec["foot_pose_lab"],
               "filled": rec["filled"], "reason": rec["reason"], "visibility": rec["visibility"]}
     for side in SIDES:
         for name, y in curves[side].items():
@@ -267,7 +284,8 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
                           "source": "this trial's stance (analysis.angles.stance_right_axis), "
                                     "constant over the trial"},
         "bone_lengths_m": {f"{a}-{b}": v for (a, b), v in rec["bone_lengths"].items()},
-        "settings": {"lift": asdict(sk.lift), "fit": asdict(sk.fit), "refine": asdict(sk.refine), "time_offset_s": sk.time_offset_s,
+        "settings": {"lift": asdict(sk.lift), "fit": asdict(sk.fit), "refine": asdict(sk.refine),
+                     "foot": asdict(sk.foot), "time_offset_s": sk.time_offset_s,
                      "estimator": getattr(s.get("estimator_object"), "name", None) or s.get("estimator", "mediapipe")},
         "timings_s": timings,
         "n_frames": int(len(t)),

@@ -31,6 +31,10 @@ MATRIX = [  # (kind, view, traits)
 ]
 
 
+def _label(kind, view, traits):
+    return f"{kind} {view} {','.join(f'{k}={v}' for k, v in traits.items()) or 'normal'}"
+
+
 def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, settings=None) -> int:
     from analysis.skeleton.virtual_check import VirtualSpec, run_case
     cases = cases or MATRIX
@@ -46,7 +50,7 @@ def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, setting
                              depth_fps=30.0, window_s=(0.5, 1.5))
         with tempfile.TemporaryDirectory() as d:
             ev = run_case(d, spec, static, truth_detector_noise_px=detector_noise_px, settings=settings)
-        label = f"{kind} {view} {','.join(f'{k}={v}' for k, v in traits.items()) or 'normal'}"
+        label = _label(kind, view, traits)
         if fps != 30.0:
             label += f" @{fps:.0f}fps"
         for row in ev["reps"]:
@@ -77,12 +81,28 @@ def main(argv=None) -> int:
                          "(the D435 gives 640x480 color at up to 60 fps)")
     ap.add_argument("--no-refine", action="store_true",
                     help="with --accuracy: without the depth-model refinement of the legs")
+    ap.add_argument("--no-foot", action="store_true",
+                    help="with --accuracy: without the foot registration (analysis/skeleton/foot.py)")
+    ap.add_argument("--cases", default=None,
+                    help="with --accuracy: only the matrix rows whose label contains one of these "
+                         "comma-separated words, e.g. 'squat front,dj 45' (labels: 'kind view traits')")
     ap.add_argument("--truth-detector-noise-px", type=float, default=None,
                     help="with --accuracy: the TEST-ONLY truth-projection detector instead of MediaPipe")
     a = ap.parse_args(argv)
     if a.accuracy:
-        return accuracy(a.truth_detector_noise_px, jump_fps=a.jump_fps,
-                        settings={"refine": {"enabled": False}} if a.no_refine else None)
+        settings = {}
+        if a.no_refine:
+            settings["refine"] = {"enabled": False}
+        if a.no_foot:
+            settings["foot"] = {"enabled": False}
+        cases = None
+        if a.cases:
+            words = [w.strip() for w in a.cases.split(",") if w.strip()]
+            cases = [c for c in MATRIX if any(w in _label(*c) for w in words)]
+            if not cases:
+                ap.error(f"--cases {a.cases!r} matches no row of the matrix")
+        return accuracy(a.truth_detector_noise_px, cases=cases, jump_fps=a.jump_fps,
+                        settings=settings or None)
     from analysis.skeleton_pipeline import analyze_skeleton
     from data.trial import open_trial
     spec = VirtualSpec(kind="dj", view=a.view, color_fps=30.0, depth_fps=90.0, window_s=(1.0, 6.0))
@@ -110,6 +130,7 @@ def main(argv=None) -> int:
              "depth sampling": tm.get("depth_sample_s", 0.0),
              "skeletal fit": tm.get("fit_s", 0.0),
              "depth-model refinement": tm.get("refine_s", 0.0),
+             "foot registration": tm.get("foot_s", 0.0),
              "filter + lab": tm.get("filter_s", 0.0)}
     parts["other (reading, kinematics)"] = total - sum(parts.values())
     print(f"skeleton analysis of a {duration:.2f} s drop jump ({n_depth} depth @ 90 fps, "

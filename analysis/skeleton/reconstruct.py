@@ -19,7 +19,8 @@ from analysis.skeleton.fit import (FitSettings, estimate_bone_lengths, fit_frame
 from analysis.skeleton.lift import (LiftSettings, fill_short_gaps, heel_on_toe_level,
                                     sample_surface_depths, surface_offsets_m, surface_to_centre)
 from analysis.skeleton.mapping import landmarks_to_joints
-from analysis.skeleton.refine import RefineSettings, refine_legs
+from analysis.skeleton.refine import RefineSettings, refine_legs, segment_radius_m
+from analysis.skeleton.foot import FootSettings, build_foot_template, register_feet
 from drivers.camera_model import Intrinsics, invert_pose
 
 
@@ -106,6 +107,7 @@ class SkeletonSettings:
     lift: LiftSettings = field(default_factory=LiftSettings)
     fit: FitSettings = field(default_factory=FitSettings)
     refine: RefineSettings = field(default_factory=RefineSettings)
+    foot: FootSettings = field(default_factory=FootSettings)
     time_offset_s: float = 0.0       # plate time = color host time + offset (time sync)
 
 
@@ -119,11 +121,15 @@ def reconstruct(*args, **kwargs) -> dict:
 
 def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
                 s: SkeletonSettings, bone_lengths: Optional[dict] = None,
-                timings: Optional[dict] = None) -> dict:
+                timings: Optional[dict] = None, foot_template: Optional[dict] = None,
+                foot_template_frames: Optional[np.ndarray] = None) -> dict:
     """Returns dict: time_s (T,) on the plate's time base, joints_lab_m (T, J, 3) fitted +
     filtered, joints_camera_m (T, J, 3) fitted unfiltered (color camera frame), lifted_camera_m,
     valid_3d (T, J) joint had a measured (not filled) depth, filled (T, J), reason (T, J),
-    visibility (T, J), bone_lengths, fit_rms_m (T,)."""
+    visibility (T, J), bone_lengths, fit_rms_m (T,), foot_template (the given one, or built from
+    this trial's `foot_template_frames` - all frames if None - when the foot registration is on
+    and none was given), foot_fitness (T, 2).
+    foot_template: analysis/skeleton/foot.py's template from the static trial."""
     timings = timings if timings is not None else {}
     xy, vis, centres, reason = lift_sequence(lm, depth_frames, depth_time_s, cam, s.lift, timings)
     valid = np.isfinite(centres).all(axis=-1)
@@ -152,6 +158,18 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
         t2 = time.perf_counter()
         timings["refine_s"] = timings.get("refine_s", 0.0) + t2 - t1
         t1 = t2
+    foot_fitness = np.zeros((len(joints_cam), 2))
+    foot_poses = np.full((len(joints_cam), 2, 4, 4), np.nan)
+    if s.foot.enabled:
+        r_shank = segment_radius_m("shank", s.lift.stature_m, s.refine.mass_kg)
+        if foot_template is None:
+            foot_template = build_foot_template(joints_cam, depth_frames, depth_time_s, lm.time_s, cam,
+                                                r_shank, s.foot, foot_template_frames)
+        joints_cam, foot_fitness, foot_poses = register_feet(joints_cam, depth_frames, depth_time_s, lm.time_s,
+                                                    cam, foot_template, r_shank, s.foot)
+        t2 = time.perf_counter()
+        timings["foot_s"] = timings.get("foot_s", 0.0) + t2 - t1
+        t1 = t2
     rate = 1.0 / np.median(np.diff(lm.time_s)) if len(lm.time_s) > 1 else 30.0
     filt = lowpass_zero_lag(joints_cam, rate, s.fit.cutoff_hz, s.fit.filter_order)
     joints_lab = to_lab(filt, cam.T_lab_from_color)
@@ -169,4 +187,7 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
         "fit_rms_m": rms,
         "depth_rejected": rejected,
         "refine_points": refine_points,
+        "foot_template": foot_template,
+        "foot_fitness": foot_fitness,
+        "foot_pose_lab": np.einsum("ij,tsjk->tsik", cam.T_lab_from_color, foot_poses),
     }

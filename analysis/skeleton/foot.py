@@ -1,0 +1,285 @@
+"""Foot orientation from the foot's own depth points: a rigid template of the shoe's visible
+surface, taken in the static standing trial, registered per frame to the depth image.
+
+Why: dorsiflexion is the shank-foot angle minus its static value, so any foot-FIXED direction
+measured the same way in the static trial and in the movement gives the same change. The heel
+has no depth seen from the front and MediaPipe's heel pixel is a guess (it pitches the foot
+5-7 deg at a squat bottom, docs/SKELETON.md); the shoe's front and top, however, are hundreds of
+depth pixels that move rigidly with the foot.
+
+Static trial (`build_foot_template`): per side, the foot frame of every frame from the fitted
+joints (origin the ankle, x = heel->toe, z = the ankle's side of that line, perpendicular to x,
+y = z x x); its median over the frames (the athlete stands still) is THE static foot frame.
+The foot's depth points of every frame (see `_foot_points`) are put in that frame and thinned to
+a voxel grid: the template, with the static heel and toe in the same frame.
+
+Movement trial (`register_feet`): per frame and side, the foot's depth points are registered
+rigidly to the template (point-to-plane ICP, open3d legacy API; template normals from the
+static points), starting from the previous frame's result (or the fitted joints' foot frame
+when there is none or it failed); the foot's pose then places heel and toe (the template's
+heel and toe) - the foot axis is the static one, carried by the shoe's surface. The ankle is
+left to the fit and the leg refinement (the shank-foot angle uses only the heel->toe direction
+of the foot).
+
+Point selection (camera frame): depth pixels in a box around the foot's joints, deprojected;
+kept when above the plate top (lab z > `plate_margin_m`: the plate/floor under the foot is not
+foot), within `reach_m` of the heel-toe segment, nearer to this foot's segment than to the other
+foot's, and not on the shank: points within the shank's radius + `shank_margin_m` of the
+knee->ankle segment (which includes the sphere around the ankle, where sock and shoe meet) are
+dropped - they move with the shank.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.joints import JOINT_INDEX
+from drivers.camera_model import transform_points
+
+
+@dataclass
+class FootSettings:
+    enabled: bool = True
+    stride_px: int = 1               # depth pixels read around the foot
+    reach_m: float = 0.08            # points within this of the heel-toe segment
+    shank_margin_m: float = 0.01     # points within shank radius + this of the shank: not foot
+    plate_margin_m: float = 0.008    # points below this lab height: plate / floor
+    voxel_m: float = 0.004           # template thinning
+    max_correspondence_m: tuple = (0.03, 0.015, 0.008)   # ICP stages, coarse to fine
+    iterations: int = 30             # per stage
+    min_points: int = 40             # fewer foot points (or template overlap): no registration
+    min_fitness: float = 0.5         # ICP inlier fraction below this: registration rejected
+    max_rotation_deg: float = 45.0   # a correction of the start beyond this: rejected (slip)
+    good_fitness: float = 0.9        # the tracked start reaching this: the fitted-joints start is
+                                     # not tried (time)
+
+
+_IDX = {s: {n: JOINT_INDEX[f"{s}_{n}"] for n in ("knee", "ankle", "heel", "toe")} for s in ("left", "right")}
+
+
+def foot_frame(ankle, heel, toe) -> np.ndarray:
+    """4x4 pose of the foot frame (origin ankle, x heel->toe, z towards the ankle side,
+    perpendicular to x) in the joints' frame; NaN-filled if degenerate."""
+    x = toe - heel
+    nx = np.linalg.norm(x)
+    z = ankle - heel
+    if not (np.isfinite(nx) and nx > 1e-6 and np.isfinite(z).all()):
+        return np.full((4, 4), np.nan)
+    x = x / nx
+    z = z - (z @ x) * x
+    nz = np.linalg.norm(z)
+    if nz < 1e-6:
+        return np.full((4, 4), np.nan)
+    z = z / nz
+    T = np.eye(4)
+    T[:3, 0], T[:3, 1], T[:3, 2], T[:3, 3] = x, np.cross(z, x), z, ankle
+    return T
+
+
+def _seg_dist(p, a, b):
+    ab = b - a
+    t = np.clip((p - a) @ ab / max(float(ab @ ab), 1e-12), 0.0, 1.0)
+    return np.linalg.norm(p - (a + t[:, None] * ab), axis=1)
+
+
+def _foot_points(points_cam, P, side, r_shank, T_lab_from_color, s: FootSettings):
+    """The foot's depth points (N, 3), camera frame, from candidate points around the foot."""
+    if not len(points_cam):
+        return points_cam
+    i = _IDX[side]
+    o = _IDX["right" if side == "left" else "left"]
+    heel, toe = P[i["heel"]], P[i["toe"]]
+    d_own = _seg_dist(points_cam, heel, toe)
+    keep = d_own < s.reach_m
+    pts, d_own = points_cam[keep], d_own[keep]
+    keep = np.ones(len(pts), bool)
+    if np.isfinite(P[[o["heel"], o["toe"]]]).all():
+        keep &= d_own < _seg_dist(pts, P[o["heel"]], P[o["toe"]])
+    R, c = T_lab_from_color[:3, :3], T_lab_from_color[:3, 3]
+    keep &= pts @ R[2] + c[2] > s.plate_margin_m
+    for sd in ("left", "right"):
+        k, a = P[_IDX[sd]["knee"]], P[_IDX[sd]["ankle"]]
+        if np.isfinite(k).all() and np.isfinite(a).all():
+            keep &= _seg_dist(pts, k, a) > r_shank + s.shank_margin_m
+    return pts[keep]
+
+
+def _candidate_points(depth_frame, cam, P, s: FootSettings, sides=("left", "right")):
+    """Depth points (camera frame) in the depth image's box around the given feet's joints."""
+    from analysis.skeleton.refine import _depth_points_color
+    idx = [_IDX[sd][n] for sd in sides for n in ("ankle", "heel", "toe")]
+    pts = np.concatenate([P[idx], P[len(JOINT_INDEX):]])     # + any extra points appended to P
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if not len(pts):
+        return np.zeros((0, 3))
+    return _depth_points_color(np.asarray(depth_frame), cam.depth_scale_m, cam.depth_intrinsics,
+                               cam.T_color_from_depth, pts, s.stride_px, s.reach_m)
+
+
+def build_foot_template(joints_cam, depth_frames, depth_time_s, color_time_s, cam, r_shank,
+                        s: FootSettings, frames=None) -> dict:
+    """From the static trial's fitted joints (T, J, 3, color camera frame) and depth frames:
+    {side: {'points_foot_m': (N, 3), 'heel_foot_m': (3,), 'toe_foot_m': (3,), 'n_frames': int}}
+    (sides whose foot frame or points could not be found are left out)."""
+    T = len(joints_cam)
+    frames = np.arange(T) if frames is None else np.flatnonzero(frames)
+    depth_time_s = np.asarray(depth_time_s, float)
+    out = {}
+    for side in ("left", "right"):
+        i = _IDX[side]
+        poses = [foot_frame(joints_cam[t, i["ankle"]], joints_cam[t, i["heel"]], joints_cam[t, i["toe"]])
+                 for t in frames]
+        poses = np.array([p for p in poses if np.isfinite(p).all()])
+        if not len(poses):
+            continue
+        Tm = _median_pose(poses)
+        Tinv = np.linalg.inv(Tm)
+        acc = []
+        for t in frames:
+            k = int(np.argmin(np.abs(depth_time_s - color_time_s[t])))
+            cand = _candidate_points(depth_frames[k], cam, joints_cam[t], s)
+            pts = _foot_points(cand, joints_cam[t], side, r_shank, cam.T_lab_from_color, s)
+            if len(pts):
+                acc.append(transform_points(Tinv, pts))
+        if not acc:
+            continue
+        pts = _voxel_mean(np.concatenate(acc), s.voxel_m)
+        if len(pts) < s.min_points:
+            continue
+        ht = transform_points(Tinv, np.stack([np.median(joints_cam[frames, i["heel"]], axis=0),
+                                              np.median(joints_cam[frames, i["toe"]], axis=0)]))
+        # the plate top in the static foot frame: lab height of a foot-frame point p = n . p + d
+        M = cam.T_lab_from_color @ Tm
+        out[side] = {"points_foot_m": pts, "heel_foot_m": ht[0], "toe_foot_m": ht[1],
+                     "plate_plane_foot": np.concatenate([M[2, :3], [M[2, 3]]]),
+                     "n_frames": int(len(frames))}
+    return out
+
+
+def _median_pose(poses):
+    """Element-wise median of 4x4 poses, rotation re-orthonormalised (SVD)."""
+    M = np.median(poses, axis=0)
+    U, _, Vt = np.linalg.svd(M[:3, :3])
+    R = U @ Vt
+    if np.linalg.det(R) < 0:
+        U[:, -1] *= -1
+        R = U @ Vt
+    T = np.eye(4)
+    T[:3, :3], T[:3, 3] = R, M[:3, 3]
+    return T
+
+
+def _voxel_mean(points, voxel):
+    key = np.floor(points / voxel).astype(np.int64)
+    _, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    n = np.bincount(inv)
+    return np.stack([np.bincount(inv, points[:, c]) / n for c in range(3)], axis=1)
+
+
+def _o3d_cloud(points, normals_radius=None):
+    import open3d as o3d
+    pc = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.ascontiguousarray(points, float)))
+    if normals_radius:
+        pc.estimate_normals(o3d.geometry.KDTreeSearchParamHybrid(radius=normals_radius, max_nn=30))
+    return pc
+
+
+def _rotation_angle(R):
+    return float(np.arccos(np.clip((np.trace(R) - 1) / 2, -1.0, 1.0)))
+
+
+def register_feet(joints_cam, depth_frames, depth_time_s, color_time_s, cam, template: dict,
+                  r_shank, s: FootSettings):
+    """Replace heel and toe (T, J, 3, color camera frame) by the registered template's. Returns
+    (joints, (T, 2) ICP fitness per side (0 = not registered), (T, 2, 4, 4) foot poses)."""
+    import open3d as o3d
+    reg = o3d.pipelines.registration
+    out = np.array(joints_cam, dtype=float, copy=True)
+    T = len(out)
+    fitness = np.zeros((T, 2))
+    poses = np.full((T, 2, 4, 4), np.nan)
+    targets = {side: _o3d_cloud(tp["points_foot_m"], normals_radius=0.015) for side, tp in template.items()}
+    depth_time_s = np.asarray(depth_time_s, float)
+    prev = {side: None for side in template}
+    prev_ankle = {side: None for side in template}
+    for t in range(T):
+        P = joints_cam[t]
+        if not template:
+            break
+        k = int(np.argmin(np.abs(depth_time_s - color_time_s[t])))
+        depth = np.asarray(depth_frames[k])
+        for li, side in enumerate(("left", "right")):
+            if side not in template:
+                continue
+            i = _IDX[side]
+            T_fit = foot_frame(P[i["ankle"]], P[i["heel"]], P[i["toe"]])
+            # starts: the previous frame's foot moved as the fitted ankle moved, and the fitted
+            # joints' own foot frame
+            T_prev = None
+            if prev[side] is not None and prev_ankle[side] is not None and np.isfinite(P[i["ankle"]]).all():
+                T_prev = prev[side].copy()
+                T_prev[:3, 3] += P[i["ankle"]] - prev_ankle[side]
+            prev_ankle[side] = P[i["ankle"]].copy()
+            starts = [x for x in (T_prev, T_fit) if x is not None and np.isfinite(x).all()]
+            if not starts:
+                continue
+            # select the foot's points around the starting foot (the template's heel and toe)
+            T0 = starts[0]
+            Pq = P.copy()
+            ht = transform_points(T0, np.stack([template[side]["heel_foot_m"], template[side]["toe_foot_m"]]))
+            Pq[i["heel"]], Pq[i["toe"]] = ht[0], ht[1]
+            cand = _candidate_points(depth, cam, np.concatenate([P, Pq[[i["heel"], i["toe"]]]]), s, (side,))
+            pts = _foot_points(cand, Pq, side, r_shank, cam.T_lab_from_color, s)
+            if len(pts) < s.min_points:
+                prev[side] = None
+                continue
+            best = None
+            for T_start in starts:
+                src = _o3d_cloud(transform_points(np.linalg.inv(T_start), pts))
+                M = np.eye(4)
+                for dmax in s.max_correspondence_m:
+                    r = reg.registration_icp(src, targets[side], dmax, M,
+                                             reg.TransformationEstimationPointToPlane(),
+                                             reg.ICPConvergenceCriteria(max_iteration=s.iterations))
+                    M = r.transformation
+                plane = template[side].get("plate_plane_foot")
+                if plane is not None:
+                    # the static template has no points within plate_margin_m of the plate (cut
+                    # there); cut the frame's points at the same foot-fixed plane and re-fit
+                    q = transform_points(M, np.asarray(src.points))
+                    above = q @ plane[:3] + plane[3] > s.plate_margin_m
+                    if s.min_points <= above.sum() < len(q):
+                        src = _o3d_cloud(np.asarray(src.points)[above])
+                        r = reg.registration_icp(src, targets[side], s.max_correspondence_m[-1], M,
+                                                 reg.TransformationEstimationPointToPlane(),
+                                                 reg.ICPConvergenceCriteria(max_iteration=s.iterations))
+                        M = r.transformation
+                ok = r.fitness >= s.min_fitness and _rotation_angle(M[:3, :3]) <= np.radians(s.max_rotation_deg)
+                if ok and (best is None or r.inlier_rmse < best[1]):
+                    best = (T_start @ np.linalg.inv(M), r.inlier_rmse, r.fitness)
+                if best is not None and T_start is T_prev and best[2] >= s.good_fitness:
+                    break
+            if best is None:
+                prev[side] = None
+                continue
+            Tf = best[0]
+            ht = transform_points(Tf, np.stack([template[side]["heel_foot_m"], template[side]["toe_foot_m"]]))
+            out[t, i["heel"]], out[t, i["toe"]] = ht[0], ht[1]
+            fitness[t, li] = best[2]
+            poses[t, li] = Tf
+            prev[side] = Tf
+    return out, fitness, poses
+
+
+def template_to_json(template: dict) -> dict:
+    return {side: {k: (np.asarray(v).tolist() if k != "n_frames" else v) for k, v in tp.items()}
+            for side, tp in template.items()}
+
+
+def template_from_json(d: dict | None) -> dict | None:
+    if not d:
+        return None
+    return {side: {k: (np.asarray(v, float) if k != "n_frames" else v) for k, v in tp.items()}
+            for side, tp in d.items()}
