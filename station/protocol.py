@@ -17,6 +17,7 @@ KINDS = ("stand", "static", "squat", "single-leg-squat", "cmj", "sj", "dj")
 STARTS = ("immediate", "step_on", "still")
 STOPS = ("duration", "stable_after_landing", "reps_done")
 CHECKS = ("complete", "tracked", "synced", "quiet")
+SYNC_EVENTS = ("stomp", "landing")      # calibration/event_sync.py
 BUILT_IN = ("full", "jumps", "squats")
 
 
@@ -34,6 +35,7 @@ class Step:
     timeout_s: float = 30.0
     rest_s: float = 0.0
     box_height_m: float | None = None
+    sync_event: str | None = None        # stomp | landing: an event both devices see (time sync)
     checks: tuple = ("complete",)
     line: int = 0
 
@@ -94,6 +96,7 @@ _FIELDS = {
     "timeout_s": (_positive_number, "a number of seconds > 0"),
     "rest_s": (_non_negative_number, "a number of seconds >= 0"),
     "box_height_m": (lambda v: _positive_number(v) and v < 1.5, "a height in metres between 0 and 1.5"),
+    "sync_event": (lambda v: v in SYNC_EVENTS, "one of " + ", ".join(SYNC_EVENTS)),
 }
 
 
@@ -163,6 +166,13 @@ def _parse_step(node, source: str, seen: set) -> Step:
         raise ProtocolError(f"{_where(source, node, step_id, 'side')}: a single-leg squat needs side: left or right")
     if values["kind"] == "dj" and "box_height_m" not in values:
         raise ProtocolError(f"{_where(source, node, step_id, 'box_height_m')}: a drop jump needs the box height")
+    event = values.get("sync_event")
+    if event == "stomp" and values["kind"] == "dj":
+        raise ProtocolError(f"{_where(source, fields['sync_event'][1], step_id, 'sync_event')}: a drop "
+                            "jump starts on the box, off the plate: use sync_event: landing")
+    if event == "landing" and values["kind"] not in ("cmj", "sj", "dj"):
+        raise ProtocolError(f"{_where(source, fields['sync_event'][1], step_id, 'sync_event')}: a "
+                            f"{values['kind']} has no landing: use sync_event: stomp")
     return Step(**values)
 
 

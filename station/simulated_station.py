@@ -201,7 +201,8 @@ class SimulatedStation:
             kw["reps"] = 1
         motion = simulate_motion(kind, self.traits, seed=self.seed * 1000 + self._n_trials,
                                  plates=default_plates(1), side=step.side or "left",
-                                 box_height_m=step.box_height_m or 0.30, **kw)
+                                 box_height_m=step.box_height_m or 0.30,
+                                 sync_event=getattr(step, "sync_event", None), **kw)
         lead = {"step_on": LEAD_S, "still": LEAD_S, "immediate": 0.0}[step.start]
         trial = {"motion": motion, "lead_s": lead, "step_on": step.start == "step_on",
                  "T0": None, "camera": None, "vcam": None}

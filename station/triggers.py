@@ -19,7 +19,9 @@ costs no memory. Thresholds (field definitions: shared/STATION.md):
 * reps_done: squat reps counted on the live force: a squat's bottom (deceleration of the
   descent, then the push up) is one hump of Fz above BW; a rep is counted when Fz rises above
   BW + max(1.5 % BW, 6 N) after having been below it. Fires once `reps` humps were counted and
-  the athlete has then stood still (`still` rule) for 1 s.
+  the athlete has then stood still (`still` rule) for 1 s. A step whose sync_event is `stomp`
+  (calibration/event_sync.py) opens with a stomp, which is no rep: counting starts
+  STOMP_SETTLE_S after the stomp's impact (Fz rising faster than STOMP_SLOPE_BW_S BW/s).
 * timeout: `timeout_s` after the start (the trial is then marked: it did not finish).
 """
 from __future__ import annotations
@@ -39,6 +41,8 @@ STABLE_BAND_BW = 0.05
 STABLE_S = 1.0
 REP_HUMP_BW = 0.015
 REP_HUMP_MIN_N = 6.0
+STOMP_SLOPE_BW_S = 20.0        # as calibration/force_onset.MIN_STOMP_SLOPE_BW_S
+STOMP_SETTLE_S = 1.0
 
 
 class _Window:
@@ -207,12 +211,35 @@ class StableAfterLanding(Trigger):
 class RepsDone(Trigger):
     name = "reps_done"
 
-    def __init__(self, reps: int, body_weight_n: float | None = None):
+    def __init__(self, reps: int, body_weight_n: float | None = None, after_stomp: bool = False):
         self.reps = int(reps)
         self.body_weight_n = body_weight_n
         self.count = 0
         self._below = False
         self._still = None
+        self._wait_stomp = bool(after_stomp)
+        self._count_from = None
+        self._last = None
+
+    def _skip_stomp(self, t_s, fz_n, bw):
+        """(t, fz) left to count once the stomp has been seen and has settled; empty before."""
+        t_s = np.asarray(t_s, float)
+        if self._count_from is None:
+            tt = t_s if self._last is None else np.concatenate([[self._last[0]], t_s])
+            ff = fz_n if self._last is None else np.concatenate([[self._last[1]], fz_n])
+            self._last = (float(t_s[-1]), float(fz_n[-1]))
+            if len(tt) < 2:
+                return t_s[:0], fz_n[:0]
+            slope = np.diff(ff) / np.maximum(np.diff(tt), 1e-6)
+            hit = np.flatnonzero(slope > STOMP_SLOPE_BW_S * bw)
+            if not len(hit):
+                return t_s[:0], fz_n[:0]
+            self._count_from = float(tt[hit[0] + 1]) + STOMP_SETTLE_S
+        keep = t_s >= self._count_from
+        if not keep.any():
+            return t_s[:0], fz_n[:0]
+        self._wait_stomp = False
+        return t_s[keep], fz_n[keep]
 
     def update(self, t_s, fz_n):
         if self.fired_at is not None or not len(t_s):
@@ -228,6 +255,10 @@ class RepsDone(Trigger):
             self._still = None
             return None
         bw = self.body_weight_n
+        if self._wait_stomp:
+            t_s, fz_n = self._skip_stomp(t_s, fz_n, bw)
+            if not len(t_s):
+                return None
         hi = bw + max(REP_HUMP_BW * bw, REP_HUMP_MIN_N)
         lo = bw - max(REP_HUMP_BW * bw, REP_HUMP_MIN_N)
         for v in fz_n if self.count < self.reps else ():
@@ -276,5 +307,6 @@ def stop_trigger(step, start_s: float, body_weight_n: float | None) -> Trigger:
     if step.stop == "stable_after_landing":
         return StableAfterLanding(body_weight_n)
     if step.stop == "reps_done":
-        return RepsDone(step.reps, body_weight_n)
+        return RepsDone(step.reps, body_weight_n,
+                        after_stomp=getattr(step, "sync_event", None) == "stomp")
     raise ValueError(f"unknown stop trigger {step.stop!r}")

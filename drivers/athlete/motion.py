@@ -15,6 +15,11 @@ the posed segments equals z(t) (Newton, to ~1e-9 m); in flight the posed body is
 its segment COM is on the parabola. Hence impulse-momentum and the ballistic law hold exactly.
 
 Time zero is the start of the motion; kinds: stand, static, squat, single-leg-squat, cmj, sj, dj.
+
+Time-sync events (`sync_event`): "stomp" opens a standing trial (not a drop jump) with a stomp of
+the free foot (drivers/athlete/stomp.py; its contact time is events['stomp_contact']); "landing"
+is a jump's own landing (cmj, sj, dj: nothing is added). None (the default) leaves every motion
+exactly as it was.
 """
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ from drivers.plate_geometry import PlateGeometry
 
 FS_HZ = 2000.0
 KINDS = ("stand", "static", "squat", "single-leg-squat", "cmj", "sj", "dj")
+SYNC_EVENTS = ("stomp", "landing")
 C_TAKEOFF = StanceFamily.c_for_knee(np.radians(8.0))   # takeoff: knees 8 deg, heels fully up
 C_LAND = StanceFamily.c_for_knee(np.radians(20.0))     # initial contact: toes first
 DYNAMIC_PHASES = ("propulsion", "landing", "braking")   # heels free to rise (stance w = 1)
@@ -225,12 +231,20 @@ def landing_peak_bw(traits: Traits, v_land: float) -> float:
 def simulate_motion(kind: str, traits: Traits | None = None, *, seed: int = 0, reps: int | None = None,
                     duration_s: float | None = None, plates: list | None = None,
                     box_height_m: float = 0.30, side: str = "left", yaw_rad: float = 0.0,
-                    fs_hz: float = FS_HZ) -> Motion:
+                    fs_hz: float = FS_HZ, sync_event: str | None = None) -> Motion:
     """Simulate one trial's movement. `side` selects the stance leg of a single-leg squat;
     `duration_s` applies to stand/static (default 5 s / 3 s); `reps` to squats and jumps (drop
-    jump: 1 per trial)."""
+    jump: 1 per trial). `sync_event`: None, "stomp" (a stomp before the movement, any kind but
+    dj) or "landing" (cmj, sj, dj: the jump's landing is the event; the motion is unchanged)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    if sync_event is not None and sync_event not in SYNC_EVENTS:
+        raise ValueError(f"sync_event must be None or one of {', '.join(SYNC_EVENTS)}")
+    if sync_event == "stomp" and kind == "dj":
+        raise ValueError("a drop jump starts on the box, off the plate: use its landing "
+                         "(sync_event='landing') instead of a stomp")
+    if sync_event == "landing" and kind not in ("cmj", "sj", "dj"):
+        raise ValueError(f"a {kind} trial has no landing: use sync_event='stomp'")
     traits = traits or Traits()
     plates = plates or default_plates(1)
     rng = np.random.default_rng(seed)
@@ -276,6 +290,18 @@ def simulate_motion(kind: str, traits: Traits | None = None, *, seed: int = 0, r
 
     def hold(T, z, phase, wig=True):
         b.add(hold_piece(b.t, T, z, wiggle=_wiggle(rng) if wig else None), phase)
+
+    stomp = None
+    if sync_event == "stomp":
+        from drivers.athlete.stomp import plan_stomp
+        # bilateral trials stomp with the right foot; single-leg ones with the free foot
+        fam_both = fam if support == "both" else StanceFamily(body, traits, mid, yaw=yaw_rad,
+                                                              support="both", arms=arms)
+        free = "right" if support in ("both", "left") else "left"
+        stomp = plan_stomp(fam_both, body, rng, free, fam_end=None if support == "both" else fam)
+        # placeholder for the pieces' chain: the stomp block is posed, not designed (stomp.py)
+        b.add(hold_piece(0.0, stomp.duration_s, z_stand), "stomp")
+        events["stomp_contact"] = [stomp.contact_s]
 
     if kind in ("stand", "static"):
         T = duration_s or (5.0 if kind == "stand" else 3.0)
@@ -355,7 +381,10 @@ def simulate_motion(kind: str, traits: Traits | None = None, *, seed: int = 0, r
               "propulsion")
         _jump_and_land(b, events, flights, z_to, v0, z_land, z_lb, z_stand, traits, m)
         hold(2.5, z_stand, "rest")
-    return _assemble(kind, traits, body, plates, fam, b, events, flights, box, rng, fs_hz, support)
+    if stomp is not None:
+        b.phases[0:1] = stomp.phases()
+    return _assemble(kind, traits, body, plates, fam, b, events, flights, box, rng, fs_hz, support,
+                     stomp)
 
 
 def _peak_time(piece: Piece) -> float:
@@ -442,7 +471,8 @@ def _box_geometry(plates, h, body, fam):
             "gap_m": BOX_GAP_M, "offset_lab_m": [0.0, dy, top]}
 
 
-def _assemble(kind, traits, body, plates, fam, b, events, flights, box, rng, fs_hz, support):
+def _assemble(kind, traits, body, plates, fam, b, events, flights, box, rng, fs_hz, support,
+              stomp=None):
     pieces = b.pieces
     t_end = pieces[-1].t1
     n = int(np.floor(t_end * fs_hz)) + 1
@@ -501,10 +531,22 @@ def _assemble(kind, traits, body, plates, fam, b, events, flights, box, rng, fs_
         shift[:, :2] = target_xy - com_pose[:, :2]
         shift[:, 2] = z[m] - com_pose[:, 2]
         joints[m] = pose + shift[:, None, :]
+    in_stomp = None
+    if stomp is not None:       # posed block: the COM follows the pose, not a designed z(t)
+        from drivers.athlete.stomp import stomp_block
+        in_stomp = t < stomp.duration_s
+        blk = stomp_block(stomp, t[in_stomp])
+        joints[in_stomp] = blk["joints"]
+        z, vz, az = z.copy(), vz.copy(), az.copy()
+        z[in_stomp], vz[in_stomp], az[in_stomp] = blk["com"][:, 2], blk["vz"], blk["az"]
     com = body.com_lab(joints)
     fz = np.where(on_plate, body.mass_kg * (G + az), 0.0)
     from drivers.athlete.forces import split_feet
     foot_fz, foot_cop = split_feet(joints, com, fz, on_plate, fs_hz, body.mass_kg, support)
+    if in_stomp is not None:
+        from drivers.athlete.stomp import stomp_feet
+        foot_fz[in_stomp], foot_cop[in_stomp] = stomp_feet(
+            stomp, t[in_stomp], joints[in_stomp], com[in_stomp], fz[in_stomp], body.mass_kg, fs_hz)
     design = com.copy()
     design[:, 2] = np.where(kind_idx == 2, com[:, 2], z)   # on the box: tipping off, not designed
     from analysis.angles import ankle_shank_foot_angle
@@ -513,5 +555,7 @@ def _assemble(kind, traits, body, plates, fam, b, events, flights, box, rng, fs_
             "landing_horizontal_velocity_m_s": drifts,
             "static_ankle_angle_rad": {s: float(ankle_shank_foot_angle(upright, s)[0])
                                        for s in ("left", "right")}}
+    if stomp is not None:
+        info["stomp"] = stomp.describe()
     return Motion(kind, traits, body, list(plates), fs_hz, t, joints, com, design, vz, az, on_plate,
                   fz, foot_fz, foot_cop, events, b.phases, box, support, info)

@@ -128,6 +128,18 @@ class StanceFamily:
     def joints(self, c, lean, shift, offset_xy=None, w=0.0):
         """Joints (T,J,3) for crouch c, trunk lean and pelvis side shift (arrays (T,)); offset_xy
         (T,2) is an extra horizontal pelvis displacement (sway) in the lab frame."""
+        return build_joints(self.body, **self.joint_params(c, lean, shift, offset_xy, w))
+
+    def pose_params(self, c, offset_xy=None, w=0.0) -> dict:
+        """The build_joints arguments (all but the body) of pose(c, offset_xy, w): mid_hip
+        (T,3), yaw (T,), trunk_lean (T,), ankles (T,2,3), foot_pitch (T,2), knee_medial (T,2),
+        arms (ArmPose), toe_out. Callers may change them (e.g. a swing foot) and build the
+        joints with drivers.athlete.pose.build_joints(body, **params)."""
+        c = np.atleast_1d(np.asarray(c, dtype=float))
+        return self.joint_params(c, self.lean(c, w), self.shift(c, w), offset_xy, w)
+
+    def joint_params(self, c, lean, shift, offset_xy=None, w=0.0) -> dict:
+        """build_joints arguments for crouch c, lean, shift (see joints)."""
         c = np.atleast_1d(np.asarray(c, dtype=float))
         T = c.shape[0]
         lean = np.broadcast_to(lean, (T,))
@@ -169,8 +181,8 @@ class StanceFamily:
         mid_hip[:, 2] = np.min(zs, axis=0)
         if self.support != "both":
             self._swing_leg(mid_hip, kappa, ankles, pitch)
-        return build_joints(b, mid_hip, np.full(T, self.yaw), lean, ankles, pitch, medial,
-                            self.arm_pose(c), toe_out=TOE_OUT)
+        return dict(mid_hip=mid_hip, yaw=np.full(T, self.yaw), trunk_lean=lean, ankles=ankles,
+                    foot_pitch=pitch, knee_medial=medial, arms=self.arm_pose(c), toe_out=TOE_OUT)
 
     def _swing_leg(self, mid_hip, kappa_stance, ankles, pitch):
         b = self.body
