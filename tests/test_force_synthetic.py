@@ -125,3 +125,21 @@ def test_landing_only_from_a_box():
 def test_empty_plate_is_a_clear_error():
     with pytest.raises(ForceAnalysisError, match="nobody on the plate"):
         analyze_force(_noise(3000), RATE)
+
+
+@pytest.mark.parametrize("kind", ["squat", "single-leg-squat"])
+def test_squat_reps_after_a_sync_stomp_and_shallow_single_leg_squats(kind):
+    """The virtual athlete's squats (drivers/athlete), opened by a time-sync stomp (a foot struck
+    onto the plate, ~2.5 BW): the stomp is no rep and does not cut the first one; a single-leg
+    squat's small force excursion (about +-3 % BW) still gives its reps."""
+    from drivers.athlete.motion import simulate_motion
+    from drivers.athlete.traits import Traits
+    for sync_event in (None, "stomp"):
+        m = simulate_motion(kind, Traits(), seed=3, reps=3, sync_event=sync_event)
+        t = np.arange(0.0, m.duration_s, 1.0 / RATE)
+        r = analyze_force(m.fz_at(t), RATE, ForceSettings(), kind="squats")
+        assert len(r.reps) == 3, (kind, sync_event, r.reps)
+        for rep, bottom in zip(r.reps, m.events["bottom"]):
+            assert rep["bottom_s"] == pytest.approx(bottom, abs=0.1)
+        if sync_event:
+            assert r.reps[0]["start_s"] > m.events["stomp_contact"][0]

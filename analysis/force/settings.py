@@ -45,8 +45,14 @@ class ForceSettings:
     stabilization_hold_s: float = 1.0       # ... for this long
     # --- squats (squat_reps.py) ---
     squat_lowpass_hz: float = 5.0
-    squat_band_bw: float = 0.04             # force excursion that marks a rep (fraction of BW)
+    squat_band_bw: float = 0.015            # force excursion that marks a rep (fraction of BW;
+                                            # a slow single-leg squat stays within +-3.2 % BW)
     squat_min_rep_s: float = 0.6
+    squat_min_depth_m: float = 0.04         # a rep's COM descent at least this (sway, a stomp: < 1 cm)
+    stomp_slope_bw_s: float = 10.0          # Fz rising faster than this (BW/s, 50 Hz low-pass): a
+                                            # stomp (time-sync event), not a squat; reps after it
+    stomp_peak_bw: float = 1.5              # ... and peaking above this (x BW) within 0.1 s
+    stomp_settle_s: float = 1.0             # reps are searched from this long after a stomp
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -18,9 +18,41 @@ from analysis.force.settings import ForceSettings
 from analysis.force.signal_tools import lowpass, runs
 
 
+def stomp_index(fz_raw: np.ndarray, rate_hz: float, body_weight_n: float,
+                settings: ForceSettings, lo: int = 0, hi: int | None = None) -> int | None:
+    """Sample of the first stomp (a foot struck onto the plate to time-sync the camera,
+    calibration/event_sync.py) in [lo, hi): Fz low-passed at 50 Hz rising faster than
+    settings.stomp_slope_bw_s BW/s on top of the standing load and reaching
+    settings.stomp_peak_bw x BW within 0.1 s (the virtual athlete's stomp: 2.45 BW). A squat
+    neither rises that fast nor that high. None: no stomp."""
+    hi = len(fz_raw) if hi is None else hi
+    if hi - lo < 10:
+        return None
+    f = lowpass(np.asarray(fz_raw[lo:hi], dtype=float), rate_hz, min(50.0, 0.4 * rate_hz), 2)
+    slope = np.diff(f) * rate_hz / body_weight_n
+    # on top of the standing load only: stepping onto the plate rises as fast, from 0
+    from scipy.ndimage import minimum_filter1d
+    w = max(1, int(0.3 * rate_hz))
+    loaded_before = minimum_filter1d(f, size=w, origin=(w - 1) // 2)[:-1] > 0.5 * body_weight_n
+    hit = np.flatnonzero((slope > settings.stomp_slope_bw_s) & loaded_before)
+    reach = max(1, int(0.1 * rate_hz))
+    for i in hit:                 # an impact: well above body weight within 0.1 s
+        if f[i:i + reach].max() > settings.stomp_peak_bw * body_weight_n:
+            return lo + int(i)
+    return None
+
+
 def find_squat_reps(fz_raw: np.ndarray, rate_hz: float, body_weight_n: float,
                     settings: ForceSettings, lo: int = 0, hi: int | None = None) -> list[dict]:
+    """Squat reps in samples [lo, hi); a stomp (time-sync event) and what precedes it, up to
+    settings.stomp_settle_s after it, are no reps. Reps descending less than
+    settings.squat_min_depth_m (sway, shifting the weight) are dropped."""
     hi = len(fz_raw) if hi is None else hi
+    stomp = stomp_index(fz_raw, rate_hz, body_weight_n, settings, lo, hi)
+    if stomp is not None:
+        lo = min(hi, stomp + int(settings.stomp_settle_s * rate_hz))
+    if hi - lo < 2:
+        return []
     f = lowpass(np.asarray(fz_raw[lo:hi], dtype=float), rate_hz, settings.squat_lowpass_hz, 2)
     dev = (f - body_weight_n) / body_weight_n
     band = settings.squat_band_bw
@@ -68,10 +100,12 @@ def find_squat_reps(fz_raw: np.ndarray, rate_hz: float, body_weight_n: float,
         v = v - np.linspace(0.0, v[-1], len(v))
         d = np.concatenate(([0.0], np.cumsum(0.5 * (v[1:] + v[:-1]) / rate_hz)))
         bottom = int(np.argmin(d))
+        if -d.min() < settings.squat_min_depth_m:
+            continue
         fseg = f[start:end + 1]
         out.append({
             "kind": "squat",
-            "rep": k + 1,
+            "rep": len(out) + 1,
             "start_s": (lo + start) / rate_hz,
             "bottom_s": (lo + start + bottom) / rate_hz,
             "end_s": (lo + end) / rate_hz,
