@@ -20,7 +20,10 @@ Settings (dict, all optional; `settings['skeleton']` if present, else the dict i
   metadata mass_kg, else 75; sets the legs' anthropometric radii), refine (RefineSettings fields,
   e.g. {"enabled": False}: the depth-model refinement of the legs, analysis/skeleton/refine.py),
   foot (FootSettings fields, e.g. {"enabled": False}: the foot registration to the static
-  trial's shoe template, analysis/skeleton/foot.py; the template travels in `static`),
+  trial's shoe template, analysis/skeleton/foot.py; the template travels in `static`;
+  `smooth_px` its depth smoothing, `dense_window_s` the windows around the force events where
+  every depth frame is registered - they need the force events' time origin; refine's
+  `smooth_px` likewise smooths the legs' depth),
   lift / fit (LiftSettings / FitSettings fields).
 Frontal plane: FPPA, medial knee displacement and the separation ratio are measured in the
 trial's constant frontal plane from the athlete's stance (analysis.angles.stance_right_axis);
@@ -147,7 +150,7 @@ class _LazyDepth:
 
 
 def _reconstruct_trial(trial, s: dict, timings: dict, bone_lengths=None, foot_template=None,
-                       template_window_s=None):
+                       template_window_s=None, dense_windows_plate_s=None, origin_host_s=None):
     cam = camera_setup_from_trial(trial, s.get("camera_device"))
     md = trial.metadata
     stature = float(s.get("stature_m", md.get("height_m", 1.75) or 1.75))
@@ -163,9 +166,14 @@ def _reconstruct_trial(trial, s: dict, timings: dict, bone_lengths=None, foot_te
     frames = None
     if template_window_s is not None and len(lm.time_s):
         frames = lm.time_s <= lm.time_s[0] + template_window_s
+    dense = None
+    if dense_windows_plate_s and origin_host_s is not None:
+        # plate time -> color host time: t_host = t_plate + origin - offset
+        dense = [(a + origin_host_s - sk.time_offset_s, b + origin_host_s - sk.time_offset_s)
+                 for a, b in dense_windows_plate_s]
     rec = reconstruct(lm, _LazyDepth(depth), np.asarray(depth.time_host_s, float), cam, sk,
                       bone_lengths=bone_lengths, timings=timings, foot_template=foot_template,
-                      foot_template_frames=frames)
+                      foot_template_frames=frames, dense_windows_s=dense)
     timings["reconstruct_s"] = time.perf_counter() - t0
     rec["landmarks"] = lm
     return rec, sk, cam
@@ -191,6 +199,26 @@ def _bone_lengths_from(static: dict):
     return {(a, b): float(bl[f"{a}-{b}"]) for a, b in BONES}
 
 
+def _dense_windows(force_events: Optional[dict], s: dict) -> list:
+    """Plate-time windows where the foot is registered in every depth frame (FootSettings
+    dense_window_s): jumps from the initial contact - w to the end of the landing phase, squats
+    the bottom +- w."""
+    w = float(s.get("foot", {}).get("dense_window_s", FootSettings.dense_window_s))
+    out = []
+    if w <= 0:
+        return out
+    for rep in (force_events or {}).get("reps", []):
+        ev = kinematics.rep_events(rep)
+        if ev["contact_s"] is None:
+            continue
+        if ev["kind"] == "squat":
+            out.append((ev["contact_s"] - w, ev["contact_s"] + w))
+        else:
+            end = ev["phase"][1] if ev["phase"][1] is not None else ev["contact_s"] + w
+            out.append((ev["contact_s"] - w, end))
+    return out
+
+
 def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dict]) -> dict:
     """Skeleton + kinematics for one trial. force_events: the force analysis result
     (analysis.force.analyze ForceResult.to_dict(): 'reps' with landing_s / bottom_s ...; times
@@ -214,9 +242,19 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
     t_start = time.perf_counter()
     static = s.get("static") or {}
     template = template_from_json(static.get("foot_template"))
+    # plate time base: seconds from the force stream's first sample
+    origin = (force_events or {}).get("time_origin_host_s")
+    if origin is None:
+        fs = [st for st in trial.streams().values() if getattr(st, "kind", None) == "force"]
+        if not fs:
+            fs = [st for n, st in trial.streams().items() if n.startswith("plate")]
+        origin = float(fs[0].time_host_s[0]) if fs else None
     rec, sk, cam = _reconstruct_trial(trial, s, timings, bone_lengths=_bone_lengths_from(static),
                                       foot_template=template,
-                                      template_window_s=None if template else float(s.get("static_window_s", 0.5)))
+                                      template_window_s=None if template else float(s.get("static_window_s", 0.5)),
+                                      dense_windows_plate_s=_dense_windows(force_events, s), origin_host_s=origin)
+    if origin is None:
+        origin = float(rec["time_s"][0])
     joints = rec["joints_lab_m"]
     if static.get("reference"):
         ref, ref_source = static["reference"], static.get("source", "static trial")
@@ -227,13 +265,6 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
         ref_source = f"first {w:.1f} s of this trial (no static trial given)"
     curves = kinematics.leg_curves(joints, ref)
 
-    # plate time base: seconds from the force stream's first sample
-    origin = (force_events or {}).get("time_origin_host_s")
-    if origin is None:
-        fs = [st for st in trial.streams().values() if getattr(st, "kind", None) == "force"]
-        if not fs:
-            fs = [st for n, st in trial.streams().items() if n.startswith("plate")]
-        origin = float(fs[0].time_host_s[0]) if fs else float(rec["time_s"][0])
     t = rec["time_s"] - origin
 
     valid_leg = {side: kinematics.leg_valid(rec["valid_3d"], side) for side in SIDES}
@@ -267,6 +298,7 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
     arrays = {"time_s": t, "joints_lab_m": joints, "valid_3d": rec["valid_3d"],
               "depth_rejected": rec["depth_rejected"], "fit_rms_m": rec["fit_rms_m"],
               "refine_points": rec["refine_points"], "foot_fitness": rec["foot_fitness"],
+              "foot_dense": rec["foot_dense"],
               "foot_pose_lab": rec["foot_pose_lab"],
               "filled": rec["filled"], "reason": rec["reason"], "visibility": rec["visibility"]}
     for side in SIDES:

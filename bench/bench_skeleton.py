@@ -35,24 +35,29 @@ def _label(kind, view, traits):
     return f"{kind} {view} {','.join(f'{k}={v}' for k, v in traits.items()) or 'normal'}"
 
 
-def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, settings=None) -> int:
+def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, settings=None,
+             jump_depth_fps: float = 90.0) -> int:
     from analysis.skeleton.virtual_check import VirtualSpec, run_case
     cases = cases or MATRIX
     print("errors vs truth, degrees: RMSE over the squat bottom / landing phase, error at events "
           "(IC = initial contact or squat bottom, PF = peak force, PK = peak knee flexion)")
+    print(f"streams: squats and static trials depth {30:.0f} / color {30:.0f} fps; CMJ and drop jumps "
+          f"depth {jump_depth_fps:.0f} / color {jump_fps:.0f} fps (the station records depth at 90)")
     print(f"{'trial':40s} {'leg':5s} | {'DF rmse ours/world':>18s} | {'DF err IC PF PK (ours)':>22s} | "
           f"{'FPPA rmse ours/world/2D':>24s} | {'FPPA err IC PF PK (ours)':>24s} | DFmax true/ours")
     for kind, view, traits in cases:
-        fps = jump_fps if kind in ("cmj", "dj") else 30.0
-        spec = VirtualSpec(kind=kind, view=view, traits=traits, color_fps=fps, depth_fps=fps,
+        jump = kind in ("cmj", "dj")
+        fps = jump_fps if jump else 30.0
+        dfps = max(jump_depth_fps, fps) if jump else 30.0
+        spec = VirtualSpec(kind=kind, view=view, traits=traits, color_fps=fps, depth_fps=dfps,
                            window_s=WINDOWS[kind])
         static = VirtualSpec(kind="static", view=view, traits=traits, seed=100, color_fps=30.0,
                              depth_fps=30.0, window_s=(0.5, 1.5))
         with tempfile.TemporaryDirectory() as d:
             ev = run_case(d, spec, static, truth_detector_noise_px=detector_noise_px, settings=settings)
         label = _label(kind, view, traits)
-        if fps != 30.0:
-            label += f" @{fps:.0f}fps"
+        if fps != 30.0 or dfps != 30.0:
+            label += f" @{dfps:.0f}/{fps:.0f}"
         for row in ev["reps"]:
             for side in ("left", "right"):
                 r = row[side]
@@ -79,13 +84,21 @@ def main(argv=None) -> int:
     ap.add_argument("--jump-fps", type=float, default=30.0,
                     help="with --accuracy: color (and depth) rate of the CMJ / drop-jump trials "
                          "(the D435 gives 640x480 color at up to 60 fps)")
+    ap.add_argument("--jump-depth-fps", type=float, default=90.0,
+                    help="with --accuracy: depth rate of the CMJ / drop-jump trials (default 90, the "
+                         "station's setting; 30 reproduces the matrix before 2026-11-27's round 2)")
     ap.add_argument("--no-refine", action="store_true",
                     help="with --accuracy: without the depth-model refinement of the legs")
     ap.add_argument("--no-foot", action="store_true",
                     help="with --accuracy: without the foot registration (analysis/skeleton/foot.py)")
+    ap.add_argument("--foot", default=None,
+                    help="FootSettings fields as JSON, e.g. '{\"smooth_px\": 0, "
+                         "\"dense_window_s\": 0}' (the foot registration before round 2)")
     ap.add_argument("--cases", default=None,
                     help="with --accuracy: only the matrix rows whose label contains one of these "
                          "comma-separated words, e.g. 'squat front,dj 45' (labels: 'kind view traits')")
+    ap.add_argument("--refine", default=None,
+                    help="RefineSettings fields as JSON, e.g. '{\"smooth_px\": 0}'")
     ap.add_argument("--truth-detector-noise-px", type=float, default=None,
                     help="with --accuracy: the TEST-ONLY truth-projection detector instead of MediaPipe")
     a = ap.parse_args(argv)
@@ -93,8 +106,14 @@ def main(argv=None) -> int:
         settings = {}
         if a.no_refine:
             settings["refine"] = {"enabled": False}
+        elif a.refine:
+            import json
+            settings["refine"] = json.loads(a.refine)
         if a.no_foot:
             settings["foot"] = {"enabled": False}
+        elif a.foot:
+            import json
+            settings["foot"] = json.loads(a.foot)
         cases = None
         if a.cases:
             words = [w.strip() for w in a.cases.split(",") if w.strip()]
@@ -102,7 +121,7 @@ def main(argv=None) -> int:
             if not cases:
                 ap.error(f"--cases {a.cases!r} matches no row of the matrix")
         return accuracy(a.truth_detector_noise_px, cases=cases, jump_fps=a.jump_fps,
-                        settings=settings or None)
+                        settings=settings or None, jump_depth_fps=a.jump_depth_fps)
     from analysis.skeleton_pipeline import analyze_skeleton
     from data.trial import open_trial
     spec = VirtualSpec(kind="dj", view=a.view, color_fps=30.0, depth_fps=90.0, window_s=(1.0, 6.0))
@@ -121,7 +140,14 @@ def main(argv=None) -> int:
         duration = float(tr.stream("color").time_host_s[-1] - tr.stream("color").time_host_s[0]) + 1 / 30
         n_depth, n_color = len(tr.stream("depth")), len(tr.stream("color"))
         t1 = time.perf_counter()
-        res = analyze_skeleton(tr, {}, force_events_from_truth(motion))
+        bench_settings = {}
+        if a.foot:
+            import json
+            bench_settings["foot"] = json.loads(a.foot)
+        if a.refine:
+            import json
+            bench_settings["refine"] = json.loads(a.refine)
+        res = analyze_skeleton(tr, bench_settings, force_events_from_truth(motion))
         total = time.perf_counter() - t1
         tr.close()
     tm = res["timings_s"]
@@ -130,14 +156,14 @@ def main(argv=None) -> int:
              "depth sampling": tm.get("depth_sample_s", 0.0),
              "skeletal fit": tm.get("fit_s", 0.0),
              "depth-model refinement": tm.get("refine_s", 0.0),
-             "foot registration": tm.get("foot_s", 0.0),
+             f"foot registration ({int(res['arrays']['foot_dense'].sum())} dense)": tm.get("foot_s", 0.0),
              "filter + lab": tm.get("filter_s", 0.0)}
     parts["other (reading, kinematics)"] = total - sum(parts.values())
     print(f"skeleton analysis of a {duration:.2f} s drop jump ({n_depth} depth @ 90 fps, "
           f"{n_color} color @ 30 fps, view {a.view}): {total:.2f} s = "
           f"{total / duration:.2f} x the trial's duration (rendering it took {render_s:.1f} s, not counted)")
     for k, v in parts.items():
-        print(f"  {k:30s} {v:7.2f} s  {100 * v / total:5.1f} %  ({1000 * v / n_color:6.1f} ms per color frame)")
+        print(f"  {k:32s} {v:7.2f} s  {100 * v / total:5.1f} %  ({1000 * v / n_color:6.1f} ms per color frame)")
     return 0
 
 

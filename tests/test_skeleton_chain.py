@@ -113,3 +113,78 @@ def test_mediapipe_squat_dorsiflexion_meets_3_deg_with_the_foot_registration(med
         assert n["fppa_rmse_deg"] == pytest.approx(o["fppa_rmse_deg"], abs=1e-6)
     fit = res["arrays"]["foot_fitness"]
     assert (fit > 0.5).mean() > 0.95               # registered in (nearly) every frame
+
+
+# The settings of the chain before round 2 of issue 8 (no depth smoothing for the legs and the
+# feet, the foot registered in the depth frame nearest to each color frame only)
+OLD_ROUND1 = {"foot": {"smooth_px": 0, "dense_window_s": 0.0}, "refine": {"smooth_px": 0}}
+
+
+def _event_errors(r, name):
+    return [r.get(f"{name}_err_at_{e}_deg") for e in ("contact", "peak_force", "peak_knee_flexion")
+            if r.get(f"{name}_err_at_{e}_deg") is not None and np.isfinite(r[f"{name}_err_at_{e}_deg"])]
+
+
+@pytest.fixture(scope="module")
+def mediapipe_drop_jump(tmp_path_factory):
+    """A front-view drop jump with the station's streams (depth 90 fps, color 30 fps) through the
+    whole chain with MediaPipe, with round 2's settings (the defaults) and with round 1's."""
+    pytest.importorskip("mediapipe")
+    d = tmp_path_factory.mktemp("chain_dj")
+    spec = VirtualSpec(kind="dj", view="front", color_fps=30.0, depth_fps=90.0, window_s=(1.6, 3.4))
+    static = VirtualSpec(kind="static", view="front", seed=100, color_fps=30.0, depth_fps=30.0,
+                         window_s=(0.5, 1.5))
+    (d / "new").mkdir()
+    (d / "old").mkdir()
+    return {"new": run_case(d / "new", spec, static), "old": run_case(d / "old", spec, static, settings=OLD_ROUND1)}
+
+
+def test_mediapipe_drop_jump_dorsiflexion_meets_3_deg_at_the_events(mediapipe_drop_jump):
+    new, old = mediapipe_drop_jump["new"], mediapipe_drop_jump["old"]
+    assert new["result"]["settings"]["foot"]["dense_window_s"] > 0
+    assert new["result"]["settings"]["refine"]["smooth_px"] == 1
+    assert new["result"]["arrays"]["foot_dense"].sum() > 0      # every depth frame near the events
+    old_worst = 0.0
+    for side in ("left", "right"):
+        n, o = new["reps"][0][side], old["reps"][0][side]
+        print(side, "DF RMSE old %.1f new %.1f; IC PF PK old %s new %s; FPPA RMSE old %.1f new %.1f" % (
+            o["dorsiflexion_rmse_deg"], n["dorsiflexion_rmse_deg"],
+            [round(x, 1) for x in _event_errors(o, "dorsiflexion")], [round(x, 1) for x in _event_errors(n, "dorsiflexion")],
+            o["fppa_rmse_deg"], n["fppa_rmse_deg"]))
+        assert n["verdict"]["verdict"] == "ok"
+        # issue 8's bar for the dorsiflexion over the landing and at IC, PF, PK
+        assert n["dorsiflexion_rmse_deg"] <= 3.0
+        assert all(abs(e) <= 3.0 for e in _event_errors(n, "dorsiflexion"))
+        assert len(_event_errors(n, "dorsiflexion")) == 3
+        assert n["fppa_rmse_deg"] <= 3.0
+        old_worst = max([old_worst, o["dorsiflexion_rmse_deg"]] + [abs(e) for e in _event_errors(o, "dorsiflexion")])
+    # round 1's settings on the same trial miss the bar somewhere (measured: IC +6.6 right)
+    assert old_worst > 3.0
+
+
+@pytest.fixture(scope="module")
+def mediapipe_squat_45(tmp_path_factory):
+    pytest.importorskip("mediapipe")
+    d = tmp_path_factory.mktemp("chain_sq45")
+    spec = VirtualSpec(kind="squat", view="45", depth_fps=30.0, window_s=(1.0, 4.6))
+    static = VirtualSpec(kind="static", view="45", seed=100, depth_fps=30.0, window_s=(0.5, 1.5))
+    (d / "new").mkdir()
+    (d / "old").mkdir()
+    return {"new": run_case(d / "new", spec, static), "old": run_case(d / "old", spec, static, settings=OLD_ROUND1)}
+
+
+def test_mediapipe_squat_45_far_leg_dorsiflexion(mediapipe_squat_45):
+    """At 45 deg the left leg is the far one, partly behind the near leg."""
+    n, o = mediapipe_squat_45["new"]["reps"][0]["left"], mediapipe_squat_45["old"]["reps"][0]["left"]
+    print("far leg DF RMSE old %.1f new %.1f, bottom old %.1f new %.1f; FPPA RMSE old %.1f new %.1f, "
+          "bottom old %.1f new %.1f" % (o["dorsiflexion_rmse_deg"], n["dorsiflexion_rmse_deg"],
+                                        o["dorsiflexion_err_at_contact_deg"], n["dorsiflexion_err_at_contact_deg"],
+                                        o["fppa_rmse_deg"], n["fppa_rmse_deg"],
+                                        o["fppa_err_at_contact_deg"], n["fppa_err_at_contact_deg"]))
+    assert n["verdict"]["verdict"] == "ok"
+    assert n["dorsiflexion_rmse_deg"] <= 3.0
+    assert abs(n["dorsiflexion_err_at_contact_deg"]) <= 3.0
+    assert o["dorsiflexion_rmse_deg"] > 4.0          # round 1: 4.9 (bench)
+    # FPPA of the far leg: better, NOT at issue 8's 3 deg; pins the present level
+    assert n["fppa_rmse_deg"] < o["fppa_rmse_deg"]
+    assert n["fppa_rmse_deg"] <= 7.0

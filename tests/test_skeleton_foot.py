@@ -76,7 +76,57 @@ def test_registration_recovers_the_foot_pitch(view):
         e = _pitch_deg(lab, side) - _pitch_deg(pose, side)
         print(view, side, f"pitch error start {e0:.1f} registered {e:.1f} deg, fitness {fitness[0]}")
         assert fitness[0].min() > 0.5
-        # measured: front 0.6 / -1.0 deg; 45 deg left (the far foot, partly behind the near leg)
-        # -4.6, right see the print: the 1.5 deg bar is met in the front view only
-        assert abs(e) < (1.5 if view == "front" else 5.0)
+        # measured (depth smoothing on, round 2): front 1.7 / 2.7 deg (round 1, unsmoothed: 0.6 /
+        # -1.0 on this one frame); 45 deg -4.6 (the far foot, partly behind the near leg) / 3.0.
+        # One noisy frame scatters: over 8 frames the smoothing lowers the RMS error from 6.2 to
+        # 2.8 deg (front; the test below), so the single-frame bar is issue 8's 3 deg, not 1.5
+        assert abs(e) < (3.0 if view == "front" else 5.0)
         assert abs(e) < abs(e0)
+
+
+@pytest.mark.parametrize("view", ["front", "45"])
+def test_depth_smoothing_reduces_the_pitch_error_over_noisy_frames(view):
+    """Round 2 of issue 8: the D400's depth noise (~2.4 cm RMS along the ray at 2.5 m, the
+    simulator's model) makes one frame's registration scatter by several degrees. The foot's
+    depth is smoothed (edge-preserving 3x3, FootSettings.smooth_px = 1) before the template is
+    built and before each registration. Over 8 noisy frames of one landing-like pose (feet 15 deg
+    toe-down, body 8 cm up), from a start 7 deg off: the RMS pitch error must drop against the
+    unsmoothed registration (the old method), and stay within 3 deg."""
+    from drivers.athlete.render import Renderer
+    from drivers.athlete.render_pose import simple_pose_lab
+    stand = simple_pose_lab()
+    pose = stand + np.array([0.0, 0.0, 0.08])
+    for side in ("left", "right"):
+        pose = _rotate_foot(pose, side, -15.0)
+    start = pose.copy()
+    for side in ("left", "right"):
+        start = _rotate_foot(start, side, -7.0)
+        for n in ("heel", "toe"):
+            start[JOINT_INDEX[f"{side}_{n}"]] += [0.0, 0.01, 0.01]
+    r = Renderer(standard_camera_pose(view), seed=5)
+    cam = CameraSetup(D435_DEPTH_848x480, D435_COLOR_640x480, T_COLOR_FROM_DEPTH_D435, 0.001,
+                      r.T_lab_from_depth)
+    to_cam = invert_pose(cam.T_lab_from_color)
+    n_static = 10
+    static_depth = [r.depth(stand, i) for i in range(n_static)]
+    frames = [r.depth(pose, 100 + i) for i in range(8)]
+    r_shank = segment_radius_m("shank", 1.75, 75.0)
+    rms, rejected = {}, {}
+    for smooth in (0, 1):
+        s = FootSettings(smooth_px=smooth)
+        tpl = build_foot_template(np.repeat(transform_points(to_cam, stand)[None], n_static, 0), static_depth,
+                                  np.arange(n_static, dtype=float), np.arange(n_static, dtype=float), cam, r_shank, s)
+        errs = []
+        for depth in frames:
+            out, fitness, _ = register_feet(transform_points(to_cam, start)[None], [depth], [0.0], [0.0],
+                                            cam, tpl, r_shank, s)
+            lab = transform_points(cam.T_lab_from_color, out[0])
+            # a rejected registration keeps the start (7 deg off): it counts with that error
+            errs += [_pitch_deg(lab, sd) - _pitch_deg(pose, sd) for sd in ("left", "right")]
+            rejected[smooth] = rejected.get(smooth, 0) + int((fitness[0] == 0).sum())
+        rms[smooth] = float(np.sqrt(np.mean(np.square(errs))))
+    print(view, f"RMS pitch error over 8 frames x 2 feet: unsmoothed {rms[0]:.2f} ({rejected[0]} rejected), "
+                f"smoothed {rms[1]:.2f} deg ({rejected[1]} rejected)")
+    # measured: front 6.16 (2 rejected) -> 2.84 (1 rejected), 45 deg 5.22 -> 2.09
+    assert rms[1] < rms[0]
+    assert rms[1] <= 3.0

@@ -21,6 +21,17 @@ heel and toe) - the foot axis is the static one, carried by the shoe's surface. 
 left to the fit and the leg refinement (the shank-foot angle uses only the heel->toe direction
 of the foot).
 
+Depth noise (round 2 of issue 8): a D400 pixel's depth scatters ~2.4 cm RMS along the viewing
+ray at 2.5 m (Intel's RMS formula, the simulator's model); one frame's registration then
+scattered by 6.2 / 5.2 deg RMS of pitch (front / 45 deg, 8 noisy frames of a rendered landing
+pose, tests/test_skeleton_foot.py; 2.8 / 2.1 with the smoothing). The foot's depth patch is smoothed
+first (`smooth_px`: each pixel the mean of its 3x3 neighbours within `smooth_delta_m` of its own
+depth - edge-preserving like the RealSense SDK's spatial filter), for the template and for every
+frame alike. Around the force events (`dense_window_s`; the windows come from
+analysis/skeleton_pipeline.py) every depth frame is registered - at the station's 90 fps depth,
+3 per 30 fps color frame, with the fitted joints moved linearly to the depth frame's time - and
+the color frame's foot rotation is the mean of those (chordal mean).
+
 Point selection (camera frame): depth pixels in a box around the foot's joints, deprojected;
 kept when above the plate top (lab z > `plate_margin_m`: the plate/floor under the foot is not
 foot), within `reach_m` of the heel-toe segment, nearer to this foot's segment than to the other
@@ -35,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.joints import JOINT_INDEX
-from drivers.camera_model import transform_points
+from drivers.camera_model import invert_pose, transform_points
 
 
 @dataclass
@@ -53,6 +64,12 @@ class FootSettings:
     max_rotation_deg: float = 45.0   # a correction of the start beyond this: rejected (slip)
     good_fitness: float = 0.9        # the tracked start reaching this: the fitted-joints start is
                                      # not tried (time)
+    smooth_px: int = 1               # edge-preserving smoothing radius (px) of the foot's depth
+    smooth_delta_m: float = 0.05     # ... over neighbours within this depth (0 px = off)
+    dense_window_s: float = 0.2      # around the force events (jumps: contact - this .. the end of
+                                     # the landing phase; squats: the bottom +- this) EVERY depth
+                                     # frame is registered (3 per color frame at 90 / 30 fps) and the
+                                     # foot's rotation per color frame is their mean; 0 = off
 
 
 _IDX = {s: {n: JOINT_INDEX[f"{s}_{n}"] for n in ("knee", "ankle", "heel", "toe")} for s in ("left", "right")}
@@ -107,14 +124,53 @@ def _foot_points(points_cam, P, side, r_shank, T_lab_from_color, s: FootSettings
 
 def _candidate_points(depth_frame, cam, P, s: FootSettings, sides=("left", "right")):
     """Depth points (camera frame) in the depth image's box around the given feet's joints."""
-    from analysis.skeleton.refine import _depth_points_color
     idx = [_IDX[sd][n] for sd in sides for n in ("ankle", "heel", "toe")]
     pts = np.concatenate([P[idx], P[len(JOINT_INDEX):]])     # + any extra points appended to P
     pts = pts[np.isfinite(pts).all(axis=1)]
     if not len(pts):
         return np.zeros((0, 3))
-    return _depth_points_color(np.asarray(depth_frame), cam.depth_scale_m, cam.depth_intrinsics,
-                               cam.T_color_from_depth, pts, s.stride_px, s.reach_m)
+    di = cam.depth_intrinsics
+    jd = transform_points(invert_pose(cam.T_color_from_depth), pts)
+    ok = jd[:, 2] > 0.1
+    if not ok.any():
+        return np.zeros((0, 3))
+    uv = di.project(jd[ok])
+    pad = s.reach_m * di.fx / jd[ok, 2].min()
+    depth = np.asarray(depth_frame)
+    H, W = depth.shape
+    u0, v0 = np.floor(uv.min(axis=0) - pad).astype(int)
+    u1, v1 = np.ceil(uv.max(axis=0) + pad).astype(int)
+    u0, v0, u1, v1 = max(u0, 0), max(v0, 0), min(u1, W), min(v1, H)
+    if u1 <= u0 or v1 <= v0:
+        return np.zeros((0, 3))
+    sub = depth[v0:v1, u0:u1].astype(float) * cam.depth_scale_m
+    if s.smooth_px > 0:
+        sub = _smooth_depth(sub, s.smooth_px, s.smooth_delta_m)
+    sub = sub[::s.stride_px, ::s.stride_px]
+    vv, uu = np.mgrid[v0:v1:s.stride_px, u0:u1:s.stride_px]
+    m = sub > 0
+    p = di.deproject(np.stack([uu[m], vv[m]], axis=1).astype(float), sub[m])
+    return transform_points(cam.T_color_from_depth, p)
+
+
+def _smooth_depth(z, r, delta):
+    """Edge-preserving box smoothing of a depth patch (m, 0 = hole): each valid pixel becomes the
+    mean of the valid pixels of its (2r+1)^2 neighbourhood within `delta` of its own depth (the
+    D400's per-pixel noise, ~2 cm RMS at 2.5 m, is mostly independent between pixels; the
+    RealSense SDK's spatial filter does the same kind of thing). Holes stay holes."""
+    H, W = z.shape
+    valid = z > 0
+    zp = np.pad(z, r)
+    vp = np.pad(valid, r)
+    acc = np.zeros_like(z)
+    n = np.zeros_like(z)
+    for dy in range(2 * r + 1):
+        for dx in range(2 * r + 1):
+            q = zp[dy:dy + H, dx:dx + W]
+            w = vp[dy:dy + H, dx:dx + W] & (np.abs(q - z) < delta)
+            acc += np.where(w, q, 0.0)
+            n += w
+    return np.where(valid, acc / np.maximum(n, 1), 0.0)
 
 
 def build_foot_template(joints_cam, depth_frames, depth_time_s, color_time_s, cam, r_shank,
@@ -190,10 +246,60 @@ def _rotation_angle(R):
     return float(np.arccos(np.clip((np.trace(R) - 1) / 2, -1.0, 1.0)))
 
 
+def _mean_rotation(Rs):
+    """Chordal L2 mean of rotation matrices (SVD projection of their sum)."""
+    U, _, Vt = np.linalg.svd(np.sum(Rs, axis=0))
+    R = U @ Vt
+    if np.linalg.det(R) < 0:
+        U[:, -1] *= -1
+        R = U @ Vt
+    return R
+
+
+def _depth_jobs(T, depth_time_s, color_time_s, dense):
+    """Per color frame t, the depth frames registered for it: the nearest one, or (where
+    dense[t]) every depth frame whose nearest color frame is t."""
+    k_near = np.array([int(np.argmin(np.abs(depth_time_s - tc))) for tc in color_time_s], dtype=int)
+    jobs = [[int(k)] for k in k_near]
+    if dense is not None and np.any(dense) and len(depth_time_s) > len(color_time_s):
+        c_of_k = np.searchsorted(color_time_s, depth_time_s)
+        c_of_k = np.clip(c_of_k, 1, max(T - 1, 1))
+        left = color_time_s[c_of_k - 1]
+        right = color_time_s[np.minimum(c_of_k, T - 1)]
+        c_of_k = np.where(np.abs(depth_time_s - left) <= np.abs(depth_time_s - right), c_of_k - 1, c_of_k)
+        for t in np.flatnonzero(dense):
+            ks = np.flatnonzero(c_of_k == t)
+            ks = ks[np.abs(depth_time_s[ks] - color_time_s[t]) < 1.0 / max(_rate(color_time_s), 1e-9)]
+            if len(ks):
+                jobs[t] = sorted(set(int(k) for k in ks) | {int(k_near[t])})
+    return jobs
+
+
+def _rate(times):
+    return 1.0 / np.median(np.diff(times)) if len(times) > 1 else 30.0
+
+
+def _joints_at(joints, color_time_s, t, tq):
+    """Joints of color frame t moved linearly to time tq (between its neighbours)."""
+    T = len(joints)
+    if T < 2 or tq == color_time_s[t]:
+        return joints[t]
+    u = t + 1 if tq > color_time_s[t] else t - 1
+    if u < 0 or u >= T:
+        return joints[t]
+    w = (tq - color_time_s[t]) / (color_time_s[u] - color_time_s[t])
+    P = (1 - w) * joints[t] + w * joints[u]
+    return np.where(np.isfinite(P), P, joints[t])
+
+
 def register_feet(joints_cam, depth_frames, depth_time_s, color_time_s, cam, template: dict,
-                  r_shank, s: FootSettings):
+                  r_shank, s: FootSettings, dense=None):
     """Replace heel and toe (T, J, 3, color camera frame) by the registered template's. Returns
-    (joints, (T, 2) ICP fitness per side (0 = not registered), (T, 2, 4, 4) foot poses)."""
+    (joints, (T, 2) ICP fitness per side (0 = not registered), (T, 2, 4, 4) foot poses).
+    dense: optional (T,) bool - for those color frames every depth frame nearest to them (a
+    90 fps depth stream gives 3 per 30 fps color frame) is registered, with the joints moved
+    linearly to the depth frame's time, and the foot's rotation is their mean (the registration
+    noise of one depth frame, several degrees at landings, is averaged down)."""
     import open3d as o3d
     reg = o3d.pipelines.registration
     out = np.array(joints_cam, dtype=float, copy=True)
@@ -202,75 +308,96 @@ def register_feet(joints_cam, depth_frames, depth_time_s, color_time_s, cam, tem
     poses = np.full((T, 2, 4, 4), np.nan)
     targets = {side: _o3d_cloud(tp["points_foot_m"], normals_radius=0.015) for side, tp in template.items()}
     depth_time_s = np.asarray(depth_time_s, float)
+    color_time_s = np.asarray(color_time_s, float)
     prev = {side: None for side in template}
     prev_ankle = {side: None for side in template}
+    jobs = _depth_jobs(T, depth_time_s, color_time_s, dense) if template else []
     for t in range(T):
-        P = joints_cam[t]
         if not template:
             break
-        k = int(np.argmin(np.abs(depth_time_s - color_time_s[t])))
-        depth = np.asarray(depth_frames[k])
+        results = {side: [] for side in template}
+        for k in jobs[t]:
+            P = _joints_at(joints_cam, color_time_s, t, depth_time_s[k]) if len(jobs[t]) > 1 else joints_cam[t]
+            depth = np.asarray(depth_frames[k])
+            for side in ("left", "right"):
+                if side not in template:
+                    continue
+                r = _register_one(P, depth, cam, template[side], targets[side], side, r_shank, s, reg,
+                                  prev, prev_ankle)
+                if r is not None:
+                    results[side].append((r[0], r[1], P[_IDX[side]["ankle"]]))
         for li, side in enumerate(("left", "right")):
-            if side not in template:
+            if not results.get(side):
                 continue
             i = _IDX[side]
-            T_fit = foot_frame(P[i["ankle"]], P[i["heel"]], P[i["toe"]])
-            # starts: the previous frame's foot moved as the fitted ankle moved, and the fitted
-            # joints' own foot frame
-            T_prev = None
-            if prev[side] is not None and prev_ankle[side] is not None and np.isfinite(P[i["ankle"]]).all():
-                T_prev = prev[side].copy()
-                T_prev[:3, 3] += P[i["ankle"]] - prev_ankle[side]
-            prev_ankle[side] = P[i["ankle"]].copy()
-            starts = [x for x in (T_prev, T_fit) if x is not None and np.isfinite(x).all()]
-            if not starts:
-                continue
-            # select the foot's points around the starting foot (the template's heel and toe)
-            T0 = starts[0]
-            Pq = P.copy()
-            ht = transform_points(T0, np.stack([template[side]["heel_foot_m"], template[side]["toe_foot_m"]]))
-            Pq[i["heel"]], Pq[i["toe"]] = ht[0], ht[1]
-            cand = _candidate_points(depth, cam, np.concatenate([P, Pq[[i["heel"], i["toe"]]]]), s, (side,))
-            pts = _foot_points(cand, Pq, side, r_shank, cam.T_lab_from_color, s)
-            if len(pts) < s.min_points:
-                prev[side] = None
-                continue
-            best = None
-            for T_start in starts:
-                src = _o3d_cloud(transform_points(np.linalg.inv(T_start), pts))
-                M = np.eye(4)
-                for dmax in s.max_correspondence_m:
-                    r = reg.registration_icp(src, targets[side], dmax, M,
-                                             reg.TransformationEstimationPointToPlane(),
-                                             reg.ICPConvergenceCriteria(max_iteration=s.iterations))
-                    M = r.transformation
-                plane = template[side].get("plate_plane_foot")
-                if plane is not None:
-                    # the static template has no points within plate_margin_m of the plate (cut
-                    # there); cut the frame's points at the same foot-fixed plane and re-fit
-                    q = transform_points(M, np.asarray(src.points))
-                    above = q @ plane[:3] + plane[3] > s.plate_margin_m
-                    if s.min_points <= above.sum() < len(q):
-                        src = _o3d_cloud(np.asarray(src.points)[above])
-                        r = reg.registration_icp(src, targets[side], s.max_correspondence_m[-1], M,
-                                                 reg.TransformationEstimationPointToPlane(),
-                                                 reg.ICPConvergenceCriteria(max_iteration=s.iterations))
-                        M = r.transformation
-                ok = r.fitness >= s.min_fitness and _rotation_angle(M[:3, :3]) <= np.radians(s.max_rotation_deg)
-                if ok and (best is None or r.inlier_rmse < best[1]):
-                    best = (T_start @ np.linalg.inv(M), r.inlier_rmse, r.fitness)
-                if best is not None and T_start is T_prev and best[2] >= s.good_fitness:
-                    break
-            if best is None:
-                prev[side] = None
-                continue
-            Tf = best[0]
+            Tf = np.eye(4)
+            Tf[:3, :3] = _mean_rotation([x[0][:3, :3] for x in results[side]])
+            a_t = joints_cam[t, i["ankle"]]
+            shift = [x[0][:3, 3] - (x[2] - a_t) if np.isfinite(a_t).all() else x[0][:3, 3]
+                     for x in results[side]]
+            Tf[:3, 3] = np.mean(shift, axis=0)
             ht = transform_points(Tf, np.stack([template[side]["heel_foot_m"], template[side]["toe_foot_m"]]))
             out[t, i["heel"]], out[t, i["toe"]] = ht[0], ht[1]
-            fitness[t, li] = best[2]
+            fitness[t, li] = float(np.mean([x[1] for x in results[side]]))
             poses[t, li] = Tf
-            prev[side] = Tf
     return out, fitness, poses
+
+
+def _register_one(P, depth, cam, tp, target, side, r_shank, s, reg, prev, prev_ankle):
+    """One depth frame, one foot: (foot pose, ICP fitness) or None; updates the tracking state."""
+    i = _IDX[side]
+    T_fit = foot_frame(P[i["ankle"]], P[i["heel"]], P[i["toe"]])
+    # starts: the previous frame's foot moved as the fitted ankle moved, and the fitted
+    # joints' own foot frame
+    T_prev = None
+    if prev[side] is not None and prev_ankle[side] is not None and np.isfinite(P[i["ankle"]]).all():
+        T_prev = prev[side].copy()
+        T_prev[:3, 3] += P[i["ankle"]] - prev_ankle[side]
+    prev_ankle[side] = P[i["ankle"]].copy()
+    starts = [x for x in (T_prev, T_fit) if x is not None and np.isfinite(x).all()]
+    if not starts:
+        return None
+    # select the foot's points around the starting foot (the template's heel and toe)
+    T0 = starts[0]
+    Pq = P.copy()
+    ht = transform_points(T0, np.stack([tp["heel_foot_m"], tp["toe_foot_m"]]))
+    Pq[i["heel"]], Pq[i["toe"]] = ht[0], ht[1]
+    cand = _candidate_points(depth, cam, np.concatenate([P, Pq[[i["heel"], i["toe"]]]]), s, (side,))
+    pts = _foot_points(cand, Pq, side, r_shank, cam.T_lab_from_color, s)
+    if len(pts) < s.min_points:
+        prev[side] = None
+        return None
+    best = None
+    for T_start in starts:
+        src = _o3d_cloud(transform_points(np.linalg.inv(T_start), pts))
+        M = np.eye(4)
+        for dmax in s.max_correspondence_m:
+            r = reg.registration_icp(src, target, dmax, M,
+                                     reg.TransformationEstimationPointToPlane(),
+                                     reg.ICPConvergenceCriteria(max_iteration=s.iterations))
+            M = r.transformation
+        plane = tp.get("plate_plane_foot")
+        if plane is not None:
+            # the static template has no points within plate_margin_m of the plate (cut
+            # there); cut the frame's points at the same foot-fixed plane and re-fit
+            q = transform_points(M, np.asarray(src.points))
+            above = q @ plane[:3] + plane[3] > s.plate_margin_m
+            if s.min_points <= above.sum() < len(q):
+                src = _o3d_cloud(np.asarray(src.points)[above])
+                r = reg.registration_icp(src, target, s.max_correspondence_m[-1], M,
+                                         reg.TransformationEstimationPointToPlane(),
+                                         reg.ICPConvergenceCriteria(max_iteration=s.iterations))
+                M = r.transformation
+        ok = r.fitness >= s.min_fitness and _rotation_angle(M[:3, :3]) <= np.radians(s.max_rotation_deg)
+        if ok and (best is None or r.inlier_rmse < best[1]):
+            best = (T_start @ np.linalg.inv(M), r.inlier_rmse, r.fitness)
+        if best is not None and T_start is T_prev and best[2] >= s.good_fitness:
+            break
+    if best is None:
+        prev[side] = None
+        return None
+    prev[side] = best[0]
+    return best[0], best[2]
 
 
 def template_to_json(template: dict) -> dict:

@@ -122,14 +122,18 @@ def reconstruct(*args, **kwargs) -> dict:
 def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
                 s: SkeletonSettings, bone_lengths: Optional[dict] = None,
                 timings: Optional[dict] = None, foot_template: Optional[dict] = None,
-                foot_template_frames: Optional[np.ndarray] = None) -> dict:
+                foot_template_frames: Optional[np.ndarray] = None,
+                dense_windows_s: Optional[list] = None) -> dict:
     """Returns dict: time_s (T,) on the plate's time base, joints_lab_m (T, J, 3) fitted +
     filtered, joints_camera_m (T, J, 3) fitted unfiltered (color camera frame), lifted_camera_m,
     valid_3d (T, J) joint had a measured (not filled) depth, filled (T, J), reason (T, J),
     visibility (T, J), bone_lengths, fit_rms_m (T,), foot_template (the given one, or built from
     this trial's `foot_template_frames` - all frames if None - when the foot registration is on
-    and none was given), foot_fitness (T, 2).
-    foot_template: analysis/skeleton/foot.py's template from the static trial."""
+    and none was given), foot_fitness (T, 2), foot_dense (T,) the colour frames whose foot was
+    registered in every depth frame near them.
+    foot_template: analysis/skeleton/foot.py's template from the static trial.
+    dense_windows_s: [(t0, t1)] color host times where the foot is registered in every depth
+    frame (foot.register_feet's `dense`)."""
     timings = timings if timings is not None else {}
     xy, vis, centres, reason = lift_sequence(lm, depth_frames, depth_time_s, cam, s.lift, timings)
     valid = np.isfinite(centres).all(axis=-1)
@@ -159,14 +163,17 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
         timings["refine_s"] = timings.get("refine_s", 0.0) + t2 - t1
         t1 = t2
     foot_fitness = np.zeros((len(joints_cam), 2))
+    dense = np.zeros(len(joints_cam), bool)
     foot_poses = np.full((len(joints_cam), 2, 4, 4), np.nan)
     if s.foot.enabled:
         r_shank = segment_radius_m("shank", s.lift.stature_m, s.refine.mass_kg)
         if foot_template is None:
             foot_template = build_foot_template(joints_cam, depth_frames, depth_time_s, lm.time_s, cam,
                                                 r_shank, s.foot, foot_template_frames)
+        for a, b in (dense_windows_s or []):
+            dense |= (lm.time_s >= a) & (lm.time_s <= b)
         joints_cam, foot_fitness, foot_poses = register_feet(joints_cam, depth_frames, depth_time_s, lm.time_s,
-                                                    cam, foot_template, r_shank, s.foot)
+                                                    cam, foot_template, r_shank, s.foot, dense=dense)
         t2 = time.perf_counter()
         timings["foot_s"] = timings.get("foot_s", 0.0) + t2 - t1
         t1 = t2
@@ -189,5 +196,6 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
         "refine_points": refine_points,
         "foot_template": foot_template,
         "foot_fitness": foot_fitness,
+        "foot_dense": dense,
         "foot_pose_lab": np.einsum("ij,tsjk->tsik", cam.T_lab_from_color, foot_poses),
     }

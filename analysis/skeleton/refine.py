@@ -21,6 +21,12 @@ pixels in a box around the legs, deprojected; a point belongs to a segment when 
 `axial_range` of the segment (away from the joints, where thigh, shank, pelvis and foot meet),
 and no other limb segment (other leg, same leg's other segment, forearms) has its surface nearer.
 
+Depth smoothing (`smooth_px`, round 2 of issue 8): the legs' depth patch is smoothed before the
+points are deprojected (analysis/skeleton/foot.py `_smooth_depth`: 3x3 mean over neighbours within
+`smooth_delta_m`), which cuts the ~2.4 cm per-pixel noise of a D400 at 2.5 m; measured on the
+virtual athlete (docs/SKELETON.md): the drop jumps' shank, 3-4 deg too far forward around the
+landing without it, and the 45-deg far leg gained most.
+
 Radii (anthropometry, not the renderer): the radius of the uniform cylinder of de Leva's (1996,
 Table 4, male) segment mass and length at body density 1050 kg/m^3 (Winter 2009), from the
 athlete's stature and mass: r = sqrt(m_seg / (rho pi L_seg)). NOTE: the virtual athlete's renderer
@@ -69,6 +75,9 @@ class RefineSettings:
     weight_bone: float = 10.0
     loss_scale_m: float = 0.01
     rounds: int = 2
+    smooth_px: int = 1               # edge-preserving depth smoothing radius (px) of the legs' depth
+                                     # (foot._smooth_depth; 0 = off)
+    smooth_delta_m: float = 0.05     # ... over neighbours within this depth
 
 
 _LEG = {side: [JOINT_INDEX[f"{side}_{n}"] for n in ("hip", "knee", "ankle")] for side in ("left", "right")}
@@ -91,7 +100,8 @@ def _line_dist(p, a, b):
     return np.linalg.norm(d - (d @ u)[:, None] * u, axis=1)
 
 
-def _depth_points_color(depth_u16, depth_scale, di, T_color_from_depth, joints_color, stride, margin_m):
+def _depth_points_color(depth_u16, depth_scale, di, T_color_from_depth, joints_color, stride, margin_m,
+                        smooth_px=0, smooth_delta_m=0.05):
     """Depth pixels (in a box around the given joints' projection) deprojected, in the color
     camera frame."""
     T_depth_from_color = invert_pose(T_color_from_depth)
@@ -108,10 +118,15 @@ def _depth_points_color(depth_u16, depth_scale, di, T_color_from_depth, joints_c
     u0, v0, u1, v1 = max(u0, 0), max(v0, 0), min(u1, W), min(v1, H)
     if u1 <= u0 or v1 <= v0:
         return np.zeros((0, 3))
-    sub = depth_u16[v0:v1:stride, u0:u1:stride]
+    if smooth_px > 0:
+        from analysis.skeleton.foot import _smooth_depth
+        sub = _smooth_depth(depth_u16[v0:v1, u0:u1].astype(float) * depth_scale, smooth_px,
+                            smooth_delta_m)[::stride, ::stride]
+    else:
+        sub = depth_u16[v0:v1:stride, u0:u1:stride].astype(float) * depth_scale
     vv, uu = np.mgrid[v0:v1:stride, u0:u1:stride]
     m = sub > 0
-    pts = di.deproject(np.stack([uu[m], vv[m]], axis=1).astype(float), sub[m].astype(float) * depth_scale)
+    pts = di.deproject(np.stack([uu[m], vv[m]], axis=1).astype(float), sub[m])
     return transform_points(T_color_from_depth, pts)
 
 
@@ -222,7 +237,8 @@ def refine_legs(joints_color_m, xy_px, vis, depth_frames, depth_time_s, color_ti
         k = int(np.argmin(np.abs(depth_time_s - color_time_s[t])))
         leg_pts = np.concatenate([P[_LEG[side]] for side, ok in zip(("left", "right"), legs_ok) if ok])
         points = _depth_points_color(np.asarray(depth_frames[k]), cam.depth_scale_m, cam.depth_intrinsics,
-                                     cam.T_color_from_depth, leg_pts, s.stride_px, 0.15)
+                                     cam.T_color_from_depth, leg_pts, s.stride_px, 0.15, s.smooth_px,
+                                     s.smooth_delta_m)
         if len(points) < s.min_points:
             continue
         for li, side in enumerate(("left", "right")):
