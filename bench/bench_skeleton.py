@@ -97,6 +97,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cases", default=None,
                     help="with --accuracy: only the matrix rows whose label contains one of these "
                          "comma-separated words, e.g. 'squat front,dj 45' (labels: 'kind view traits')")
+    ap.add_argument("--lift", default=None,
+                    help="LiftSettings fields as JSON, e.g. '{\"cluster_m\": 0.04}'")
     ap.add_argument("--refine", default=None,
                     help="RefineSettings fields as JSON, e.g. '{\"smooth_px\": 0}'")
     ap.add_argument("--truth-detector-noise-px", type=float, default=None,
@@ -109,6 +111,9 @@ def main(argv=None) -> int:
         elif a.refine:
             import json
             settings["refine"] = json.loads(a.refine)
+        if a.lift:
+            import json
+            settings["lift"] = json.loads(a.lift)
         if a.no_foot:
             settings["foot"] = {"enabled": False}
         elif a.foot:

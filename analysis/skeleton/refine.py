@@ -27,6 +27,11 @@ points are deprojected (analysis/skeleton/foot.py `_smooth_depth`: 3x3 mean over
 virtual athlete (docs/SKELETON.md): the drop jumps' shank, 3-4 deg too far forward around the
 landing without it, and the 45-deg far leg gained most.
 
+Oblique views (round 3 of issue 8; only when the hips' median depth difference exceeds
+`far_leg_again_m`): a second pass of the far leg started from the near hip's correction, hip
+despiking, and the far hip re-placed from the near one in frames whose hip-hip distance jumps
+(`_pelvis_outliers`); docs/SKELETON.md gives the diagnosis and the measured effect.
+
 Radii (anthropometry, not the renderer): the radius of the uniform cylinder of de Leva's (1996,
 Table 4, male) segment mass and length at body density 1050 kg/m^3 (Winter 2009), from the
 athlete's stature and mass: r = sqrt(m_seg / (rho pi L_seg)). NOTE: the virtual athlete's renderer
@@ -78,6 +83,23 @@ class RefineSettings:
     smooth_px: int = 1               # edge-preserving depth smoothing radius (px) of the legs' depth
                                      # (foot._smooth_depth; 0 = off)
     smooth_delta_m: float = 0.05     # ... over neighbours within this depth
+    far_leg_again_m: float = 0.05    # round 3: when the hips' depths differ by more than this (an
+                                     # oblique view), the far leg is refined once more after the near
+                                     # one (0 = off) ...
+    far_hip_from_near: bool = True   # ... that pass starts (and its prior pulls) the far hip at the
+                                     # first fit's far hip moved by the near hip's refinement (the
+                                     # pelvis moves as a block)
+    pelvis_tol_m: float = 0.01       # round 3, oblique views (hips' median depth difference >
+                                     # far_leg_again_m): frames whose hip-hip distance differs from the
+                                     # trial's median by more than this get the far hip at the near hip
+                                     # + the hip-hip vector interpolated in time from the good frames
+                                     # (0 = off)
+    pelvis_max_gap_frames: int = 10  # ... only in runs of at most this many bad frames
+    despike_tol_m: float = 0.05      # round 3, oblique views: a hip farther than this from the median
+                                     # of its +-despike_half_window frames is a spike: replaced by the
+                                     # linear interpolation of its good neighbours (0 = off)
+    despike_half_window: int = 4
+    despike_max_gap_frames: int = 6
 
 
 _LEG = {side: [JOINT_INDEX[f"{side}_{n}"] for n in ("hip", "knee", "ankle")] for side in ("left", "right")}
@@ -241,10 +263,21 @@ def refine_legs(joints_color_m, xy_px, vis, depth_frames, depth_time_s, color_ti
                                      s.smooth_delta_m)
         if len(points) < s.min_points:
             continue
-        for li, side in enumerate(("left", "right")):
+        order = [0, 1]
+        P_fit = P.copy()
+        if s.far_leg_again_m > 0 and all(legs_ok):
+            dz = P[_LEG["left"][0], 2] - P[_LEG["right"][0], 2]
+            if abs(dz) > s.far_leg_again_m:
+                order.append(0 if dz > 0 else 1)
+        for pass_i, li in enumerate(order):
+            side = ("left", "right")[li]
             if not legs_ok[li]:
                 continue
             idx = _LEG[side]
+            x = P[idx].ravel().copy()
+            if pass_i == 2 and s.far_hip_from_near:
+                o = _LEG[("right", "left")[li]]
+                x[0:3] = P_fit[idx[0]] + (out[t, o[0]] - P_fit[o[0]])
             L_thigh = bone_lengths.get((f"{side}_hip", f"{side}_knee"), np.nan)
             L_shank = bone_lengths.get((f"{side}_knee", f"{side}_ankle"), np.nan)
             if not (np.isfinite(L_thigh) and np.isfinite(L_shank)):
@@ -252,7 +285,6 @@ def refine_legs(joints_color_m, xy_px, vis, depth_frames, depth_time_s, color_ti
             seen = (vis[t, idx] >= min_visibility) & np.isfinite(xy_px[t, idx]).all(axis=1)
             uv = np.where(seen[:, None], xy_px[t, idx], 0.0)
             w2d = np.where(seen, s.weight_2d, 0.0)
-            x = P[idx].ravel().copy()
             used = 0
             for _ in range(s.rounds):
                 cur = out[t].copy()
@@ -281,5 +313,84 @@ def refine_legs(joints_color_m, xy_px, vis, depth_frames, depth_time_s, color_ti
             if used:
                 out[t, idx] = x.reshape(3, 3)
                 n_used[t, li] = used
+    if s.despike_tol_m > 0 and _oblique(out, n_used, s):
+        _despike(out, [_LEG[side][0] for side in ("left", "right")], s)
+    if s.pelvis_tol_m > 0 and s.far_leg_again_m > 0:
+        _pelvis_outliers(out, n_used, s)
     return out, n_used
+
+
+def _despike(out, joints, s: RefineSettings):
+    """Per joint: frames farther than despike_tol_m from the running median (a monotone or
+    linear trajectory is its own median, so ramps and kinks stay) are replaced by the linear
+    interpolation of the good frames either side, in runs of at most despike_max_gap_frames."""
+    T, h = len(out), s.despike_half_window
+    for j in joints:
+        p = out[:, j].copy()
+        fin = np.isfinite(p).all(axis=1)
+        med = np.full_like(p, np.nan)
+        for t in range(T):
+            w = p[max(0, t - h):t + h + 1]
+            w = w[np.isfinite(w).all(axis=1)]
+            if len(w) >= h + 1:
+                med[t] = np.median(w, axis=0)
+        dev = np.linalg.norm(p - med, axis=1)
+        bad = fin & np.isfinite(dev) & (dev > s.despike_tol_m)
+        good = fin & ~bad
+        t = 0
+        while t < T:
+            if not bad[t]:
+                t += 1
+                continue
+            e = t
+            while e < T and bad[e]:
+                e += 1
+            a, b = t - 1, e
+            if a >= 0 and b < T and good[a] and good[b] and e - t <= s.despike_max_gap_frames:
+                f = (np.arange(t, e) - a) / (b - a)
+                out[t:e, j] = (1 - f)[:, None] * p[a] + f[:, None] * p[b]
+            t = e
+
+
+def _oblique(out, n_used, s: RefineSettings) -> bool:
+    """The hips' median depth difference over the refined frames exceeds far_leg_again_m."""
+    if s.far_leg_again_m <= 0:
+        return False
+    v = out[:, _LEG["left"][0]] - out[:, _LEG["right"][0]]
+    ok = np.isfinite(v).all(axis=1) & (n_used > 0).all(axis=1)
+    return bool(ok.sum() >= 5 and abs(np.median(v[ok, 2])) > s.far_leg_again_m)
+
+
+def _pelvis_outliers(out, n_used, s: RefineSettings):
+    """Oblique views: the far hip (behind the near leg) is the least determined joint; in frames
+    where the hip-hip distance jumps away from the trial's median, put it at the near hip + the
+    hip-hip vector interpolated in time over the neighbouring good frames (in place)."""
+    lh, rh = _LEG["left"][0], _LEG["right"][0]
+    v = out[:, lh] - out[:, rh]
+    ok = np.isfinite(v).all(axis=1) & (n_used > 0).all(axis=1)
+    if ok.sum() < 5:
+        return
+    dz = np.median(v[ok, 2])
+    if abs(dz) <= s.far_leg_again_m:
+        return
+    far, near, sign = (lh, rh, 1.0) if dz > 0 else (rh, lh, -1.0)
+    w = np.linalg.norm(v, axis=1)
+    W = np.median(w[ok])
+    good = ok & (np.abs(w - W) <= s.pelvis_tol_m)
+    bad = ok & ~good
+    T = len(out)
+    t = 0
+    while t < T:
+        if not bad[t]:
+            t += 1
+            continue
+        e = t
+        while e < T and bad[e]:
+            e += 1
+        a, b = t - 1, e                         # neighbouring frames
+        if a >= 0 and b < T and good[a] and good[b] and e - t <= s.pelvis_max_gap_frames:
+            for k in range(t, e):
+                f = (k - a) / (b - a)
+                out[k, far] = out[k, near] + sign * ((1 - f) * v[a] + f * v[b])
+        t = e
 
