@@ -385,14 +385,17 @@ def test_virtual_plate_command_serves_the_virtual_athlete(tmp_path):
     truth_file = tmp_path / "truth.json"
     env_dir = tmp_path / "rt"
     env = {**os.environ, "STATION_RUNTIME_DIR": str(env_dir), "PYTHONPATH": str(h.REPO_ROOT)}
+    # stderr to a file, not a pipe nobody reads (a full pipe would block the child)
+    err_path = tmp_path / "virtual_plate.stderr"
+    err = open(err_path, "w")
     proc = subprocess.Popen([sys.executable, "-m", "station.cli", "virtual-plate", "--source",
                              "athlete:cmj", "--channels", "8", "--once", "--fast", "--seed", "5",
                              "--jump-height", "0.25", "--truth", str(truth_file), "--seconds", "60"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            stdout=subprocess.PIPE, stderr=err, text=True, env=env,
                             cwd=str(h.REPO_ROOT))
     try:
         port = proc.stdout.readline().strip()
-        assert port.startswith("/dev/"), proc.stderr.read() if proc.poll() is not None else port
+        assert port.startswith("/dev/"), err_path.read_text() if proc.poll() is not None else port
         truth = json.loads(truth_file.read_text())
         n = int(truth["duration_s"] * 1000)
         with ForcePlate(port) as plate:
@@ -401,10 +404,15 @@ def test_virtual_plate_command_serves_the_virtual_athlete(tmp_path):
             b = plate.read_until(n, timeout=30.0)
             q = plate.quality()
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)    # a hang guard (loaded CI machines), not a timing check
+        try:
+            proc.wait(timeout=30)    # a hang guard (loaded CI machines), not a timing check
+        except subprocess.TimeoutExpired:
+            pytest.fail("the virtual-plate command did not exit on Ctrl-C; its stderr ends: "
+                        + err_path.read_text()[-2000:])
     finally:
         if proc.poll() is None:
             proc.kill()
+        err.close()
     assert q["lost_samples"] == 0 and len(b) >= n
     assert [p["channels"] for p in desc["plates"]] == [[0, 1, 2, 3], [4, 5, 6, 7]]
     assert desc["plates"][1]["centre_lab_m"] == list(default_plates(2)[1].centre_lab_m)

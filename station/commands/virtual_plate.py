@@ -184,15 +184,26 @@ def run(args) -> int:
                       clock_offset_s=args.clock_offset, clock_drift_ppm=args.clock_drift_ppm,
                       noise_counts=args.noise, seed=args.seed, register=True, geometry=geometry,
                       zero_drift_counts_per_s=[args.zero_drift] * args.channels)
+    # Ctrl-C / SIGTERM only ask the loop below to stop, so the plate is always closed in order
+    # (an interrupt raised inside close() or at shutdown could leave the process hanging)
+    import signal
+    import threading
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     vp.start()
     print(vp.port, flush=True)
     print(f"virtual plate {vp.serial}: {args.channels} channels at {args.rate:g} Hz on {vp.port} "
           f"(source {args.source}); Ctrl-C to stop", file=sys.stderr, flush=True)
     try:
         deadline = None if args.seconds is None else time.monotonic() + args.seconds
-        while deadline is None or time.monotonic() < deadline:
+        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
             if vp.wait(0.2):
                 break
     finally:
         vp.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if stop.is_set():
+        print(f"virtual plate {vp.serial}: stopped", file=sys.stderr, flush=True)
     return 0
