@@ -11,6 +11,7 @@ acceptance over a 2-minute session is test_capture_sync.py's, on CMJs.)"""
 import numpy as np
 import pytest
 
+from drivers.athlete.traits import Traits
 from station.capture_session import SYNC_OK_S, CaptureOptions, CaptureSession
 from station.protocol import load_protocol
 from station.session import Athlete, load_session
@@ -20,7 +21,10 @@ from station.simulated_station import SimulatedStation
 @pytest.mark.slow
 def test_full_protocol_session_gives_every_trial_with_verdicts_and_sync(tmp_path):
     said = []
-    with SimulatedStation(seed=11, depth_fps=90, color_fps=None, say=said.append) as st:
+    # squats at a brisker tempo than the virtual athlete's default (3 s a rep + 1.5 s rest) to
+    # keep the test short: 5 reps x 2.1 s per squat step
+    traits = Traits(tempo_s=1.6, rest_s=0.5)
+    with SimulatedStation(traits, seed=11, depth_fps=90, color_fps=None, say=said.append) as st:
         cs = CaptureSession(st, load_protocol("full"), Athlete("FULL", height_m=1.75), tmp_path,
                             None, CaptureOptions(trials=1, skip_rest=True), out=said.append)
         session = cs.run()
