@@ -54,13 +54,18 @@ def _lag_by_xcorr(a: np.ndarray, b: np.ndarray, rate_hz: float, max_lag_s: float
     keep = np.abs(lags) <= int(round(max_lag_s * rate_hz))
     corr, lags = corr[keep], lags[keep]
     i = int(np.argmax(corr))
-    shift = 0.0
-    if 0 < i < len(corr) - 1:
-        y0, y1, y2 = corr[i - 1], corr[i], corr[i + 1]
+    return (lags[i] + parabolic_peak_shift(corr, i)) / rate_hz, float(corr[i])
+
+
+def parabolic_peak_shift(y: np.ndarray, i: int) -> float:
+    """Sub-sample position of the peak at y[i] (in samples, -0.5..0.5): the vertex of the
+    parabola through y[i-1], y[i], y[i+1]; 0 at the ends or when they are not a peak."""
+    if 0 < i < len(y) - 1:
+        y0, y1, y2 = y[i - 1], y[i], y[i + 1]
         denom = y0 - 2 * y1 + y2
         if denom < 0:
-            shift = 0.5 * (y0 - y2) / denom
-    return (lags[i] + shift) / rate_hz, float(corr[i])
+            return float(0.5 * (y0 - y2) / denom)
+    return 0.0
 
 
 def passive_offset(t_plate_s: np.ndarray, fz_n: np.ndarray, mass_kg: float,

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.constants import G
-from calibration.time_sync import lowpass_zero_lag
+from calibration.time_sync import lowpass_zero_lag, parabolic_peak_shift
 from station import triggers
 from station.errors import UserError
 from station.live_status import LiveStatus
@@ -742,13 +742,7 @@ def _lag_valid(a: np.ndarray, b_ext: np.ndarray, m: int, rate_hz: float):
     sd = np.sqrt(np.maximum((c2[j + n] - c2[j]) / n - mean ** 2, 1e-24))
     corr = raw / sd                        # sum(a_norm * (b - mean)) = sum(a_norm * b)
     i = int(np.argmax(corr))
-    shift = 0.0
-    if 0 < i < len(corr) - 1:
-        y0, y1, y2 = corr[i - 1], corr[i], corr[i + 1]
-        den = y0 - 2 * y1 + y2
-        if den < 0:
-            shift = 0.5 * (y0 - y2) / den
-    return (m - (i + shift)) / rate_hz, float(corr[i])
+    return (m - (i + parabolic_peak_shift(corr, i))) / rate_hz, float(corr[i])
 
 
 def movement_sync(t_plate_s, fz_n, mass_kg, t_cam_s, com_z_lab_m, *, grid_hz: float = 1000.0,

@@ -135,14 +135,11 @@ def _candidate_points(depth_frame, cam, P, s: FootSettings, sides=("left", "righ
     if not ok.any():
         return np.zeros((0, 3))
     uv = di.project(jd[ok])
-    pad = s.reach_m * di.fx / jd[ok, 2].min()
     depth = np.asarray(depth_frame)
-    H, W = depth.shape
-    u0, v0 = np.floor(uv.min(axis=0) - pad).astype(int)
-    u1, v1 = np.ceil(uv.max(axis=0) + pad).astype(int)
-    u0, v0, u1, v1 = max(u0, 0), max(v0, 0), min(u1, W), min(v1, H)
-    if u1 <= u0 or v1 <= v0:
+    box = depth_window(uv, jd[ok, 2].min(), s.reach_m, di.fx, depth.shape)
+    if box is None:
         return np.zeros((0, 3))
+    u0, v0, u1, v1 = box
     sub = depth[v0:v1, u0:u1].astype(float) * cam.depth_scale_m
     if s.smooth_px > 0:
         sub = _smooth_depth(sub, s.smooth_px, s.smooth_delta_m)
@@ -151,6 +148,19 @@ def _candidate_points(depth_frame, cam, P, s: FootSettings, sides=("left", "righ
     m = sub > 0
     p = di.deproject(np.stack([uu[m], vv[m]], axis=1).astype(float), sub[m])
     return transform_points(cam.T_color_from_depth, p)
+
+
+def depth_window(uv, z_min_m: float, margin_m: float, fx: float, shape):
+    """(u0, v0, u1, v1): the depth image's box around the projected points `uv` (px), padded by
+    `margin_m` at the nearest point's depth and clipped to the image; None when it is empty."""
+    pad = margin_m * fx / z_min_m
+    H, W = shape
+    u0, v0 = np.floor(uv.min(axis=0) - pad).astype(int)
+    u1, v1 = np.ceil(uv.max(axis=0) + pad).astype(int)
+    u0, v0, u1, v1 = max(u0, 0), max(v0, 0), min(u1, W), min(v1, H)
+    if u1 <= u0 or v1 <= v0:
+        return None
+    return u0, v0, u1, v1
 
 
 def _smooth_depth(z, r, delta):

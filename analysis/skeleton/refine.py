@@ -133,13 +133,11 @@ def _depth_points_color(depth_u16, depth_scale, di, T_color_from_depth, joints_c
         return np.zeros((0, 3))
     uv = di.project(jd[ok])
     z = jd[ok, 2]
-    pad = margin_m * di.fx / z.min()
-    H, W = depth_u16.shape
-    u0, v0 = np.floor(uv.min(axis=0) - pad).astype(int)
-    u1, v1 = np.ceil(uv.max(axis=0) + pad).astype(int)
-    u0, v0, u1, v1 = max(u0, 0), max(v0, 0), min(u1, W), min(v1, H)
-    if u1 <= u0 or v1 <= v0:
+    from analysis.skeleton.foot import depth_window
+    box = depth_window(uv, z.min(), margin_m, di.fx, depth_u16.shape)
+    if box is None:
         return np.zeros((0, 3))
+    u0, v0, u1, v1 = box
     if smooth_px > 0:
         from analysis.skeleton.foot import _smooth_depth
         sub = _smooth_depth(depth_u16[v0:v1, u0:u1].astype(float) * depth_scale, smooth_px,
@@ -337,19 +335,27 @@ def _despike(out, joints, s: RefineSettings):
         dev = np.linalg.norm(p - med, axis=1)
         bad = fin & np.isfinite(dev) & (dev > s.despike_tol_m)
         good = fin & ~bad
-        t = 0
-        while t < T:
-            if not bad[t]:
-                t += 1
-                continue
-            e = t
-            while e < T and bad[e]:
-                e += 1
-            a, b = t - 1, e
-            if a >= 0 and b < T and good[a] and good[b] and e - t <= s.despike_max_gap_frames:
-                f = (np.arange(t, e) - a) / (b - a)
-                out[t:e, j] = (1 - f)[:, None] * p[a] + f[:, None] * p[b]
-            t = e
+        for t, e, a, b in _bridged_runs(bad, good, s.despike_max_gap_frames):
+            f = (np.arange(t, e) - a) / (b - a)
+            out[t:e, j] = (1 - f)[:, None] * p[a] + f[:, None] * p[b]
+
+
+def _bridged_runs(bad, good, max_gap: int):
+    """(t, e, a, b) for each run bad[t:e] of at most max_gap frames whose neighbours a = t - 1
+    and b = e are both good: the runs that can be bridged by interpolating from a to b."""
+    T = len(bad)
+    t = 0
+    while t < T:
+        if not bad[t]:
+            t += 1
+            continue
+        e = t
+        while e < T and bad[e]:
+            e += 1
+        a, b = t - 1, e
+        if a >= 0 and b < T and good[a] and good[b] and e - t <= max_gap:
+            yield t, e, a, b
+        t = e
 
 
 def _oblique(out, n_used, s: RefineSettings) -> bool:
@@ -378,19 +384,8 @@ def _pelvis_outliers(out, n_used, s: RefineSettings):
     W = np.median(w[ok])
     good = ok & (np.abs(w - W) <= s.pelvis_tol_m)
     bad = ok & ~good
-    T = len(out)
-    t = 0
-    while t < T:
-        if not bad[t]:
-            t += 1
-            continue
-        e = t
-        while e < T and bad[e]:
-            e += 1
-        a, b = t - 1, e                         # neighbouring frames
-        if a >= 0 and b < T and good[a] and good[b] and e - t <= s.pelvis_max_gap_frames:
-            for k in range(t, e):
-                f = (k - a) / (b - a)
-                out[k, far] = out[k, near] + sign * ((1 - f) * v[a] + f * v[b])
-        t = e
+    for t, e, a, b in _bridged_runs(bad, good, s.pelvis_max_gap_frames):
+        for k in range(t, e):
+            f = (k - a) / (b - a)
+            out[k, far] = out[k, near] + sign * ((1 - f) * v[a] + f * v[b])
 
