@@ -59,3 +59,56 @@ def test_zero_lag_filter_keeps_the_peak_time_and_leaves_gaps():
     g[50:60] = np.nan
     yg = lowpass_zero_lag(g, fs, 6.0)
     assert np.isnan(yg[50:60]).all() and np.isfinite(yg[:50]).all()
+
+
+def test_fit_leaves_a_heel_first_foot_when_the_toe_depth_says_so():
+    """Drop jumps start on the box: in the first frames the toe and ankle have no depth and the
+    fit can start with a foot turned heel-first. Once the toe's depth is measured (15-20 cm from
+    the turned foot's toe) the fit must turn the foot round, not reject the toe's depth as an
+    occlusion and keep the foot backwards (issue 8: dorsiflexion -59 deg read 'ok')."""
+    rng = np.random.default_rng(3)
+    T_lab_from_color = standard_camera_pose("front")
+    truth_lab = _squat_truth(12)
+    truth_cam = transform_points(invert_pose(T_lab_from_color), truth_lab)
+    L_true = {b: float(np.linalg.norm(truth_cam[0, JOINT_INDEX[b[0]]] - truth_cam[0, JOINT_INDEX[b[1]]]))
+              for b in BONES}
+    xy = CI.project(truth_cam) + rng.normal(0, 0.5, truth_cam.shape[:2] + (2,))
+    vis = np.ones(truth_cam.shape[:2])
+    ok = np.ones(truth_cam.shape[:2], bool)
+    feet = {s: [JOINT_INDEX[f"{s}_{j}"] for j in ("ankle", "heel", "toe")] for s in ("left", "right")}
+    for s in ("left", "right"):
+        ok[:, JOINT_INDEX[f"{s}_heel"]] = False
+    ok[:3, feet["right"]] = False                       # first frames: the right foot has no depth
+    lifted = np.where(ok[..., None], truth_cam, np.nan)
+    # the start: the right foot mirrored about the ankle along the viewing direction (heel first)
+    hint = truth_cam.copy()
+    a, h, to = feet["right"]
+    for t in range(len(hint)):
+        for j in (h, to):
+            hint[t, j, 2] = 2 * truth_cam[t, a, 2] - truth_cam[t, j, 2]
+    lifted_first = lifted.copy()
+    lifted_first[:3, [h, to]] = hint[:3, [h, to]]       # the first frames' fit starts heel-first
+    ok_first = ok.copy()
+    ok_first[:3, to] = True
+    fitted, _, rejected = fit_frames(xy, vis, lifted_first, ok_first, L_true, CI, FitSettings(),
+                                     init_hint_camera_m=hint)
+    toe_z_err = np.abs(fitted[:, to, 2] - truth_cam[:, to, 2])
+    assert toe_z_err[0] > 0.05                          # the set-up: it did start heel-first
+    assert toe_z_err[4:].max() < 0.03, toe_z_err.round(3)
+    assert not rejected[4:, to].any()
+
+
+def test_piecewise_filter_does_not_round_the_landing_kink():
+    """A V at the contact (the ankle at touchdown): filtered across it the frames next to the
+    contact move by ~0.6 deg (60 fps, 12 Hz; 5-6 deg at the contact itself on a 90 fps curve);
+    filtered apart either side of the contact they stay."""
+    from analysis.skeleton.fit import lowpass_piecewise
+    t = np.arange(0, 1, 1 / 60)
+    tc = 0.5 + 1 / 120                                   # the contact, between two frames
+    y = np.where(t < tc, -40.0 * (tc - t) - 12.0, 400.0 * (t - tc) - 12.0)[:, None]
+    across = lowpass_zero_lag(y, 60.0, 12.0)[:, 0]
+    apart = lowpass_piecewise(y, t, 60.0, 12.0, 4, breaks_s=[tc])[:, 0]
+    near = [np.searchsorted(t, tc) - 1, np.searchsorted(t, tc)]     # the frames either side
+    assert np.abs(apart[near] - y[near, 0]).max() < 0.05
+    assert np.abs(across[near] - y[near, 0]).min() > 0.4
+    assert np.allclose(lowpass_piecewise(y, t, 60.0, 12.0, 4, breaks_s=[]), lowpass_zero_lag(y, 60.0, 12.0))

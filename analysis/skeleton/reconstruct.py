@@ -15,7 +15,7 @@ from analysis.joints import JOINT_INDEX, JOINT_NAMES
 from analysis.pose.estimator import PoseEstimator
 from analysis.skeleton.align import align_depth_to_color
 from analysis.skeleton.fit import (FitSettings, estimate_bone_lengths, fit_frames,
-                                   lowpass_zero_lag, to_lab)
+                                   lowpass_piecewise, to_lab)
 from analysis.skeleton.lift import (LiftSettings, fill_short_gaps, heel_on_toe_level,
                                     sample_surface_depths, surface_offsets_m, surface_to_centre)
 from analysis.skeleton.mapping import landmarks_to_joints
@@ -123,7 +123,7 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
                 s: SkeletonSettings, bone_lengths: Optional[dict] = None,
                 timings: Optional[dict] = None, foot_template: Optional[dict] = None,
                 foot_template_frames: Optional[np.ndarray] = None,
-                dense_windows_s: Optional[list] = None) -> dict:
+                dense_windows_s: Optional[list] = None, filter_breaks_s=()) -> dict:
     """Returns dict: time_s (T,) on the plate's time base, joints_lab_m (T, J, 3) fitted +
     filtered, joints_camera_m (T, J, 3) fitted unfiltered (color camera frame), lifted_camera_m,
     valid_3d (T, J) joint had a measured (not filled) depth, filled (T, J), reason (T, J),
@@ -133,7 +133,9 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
     registered in every depth frame near them.
     foot_template: analysis/skeleton/foot.py's template from the static trial.
     dense_windows_s: [(t0, t1)] color host times where the foot is registered in every depth
-    frame (foot.register_feet's `dense`)."""
+    frame (foot.register_feet's `dense`).
+    filter_breaks_s: color host times (landings' initial contacts) the low-pass filter does not
+    cross (fit.lowpass_piecewise)."""
     timings = timings if timings is not None else {}
     xy, vis, centres, reason = lift_sequence(lm, depth_frames, depth_time_s, cam, s.lift, timings)
     valid = np.isfinite(centres).all(axis=-1)
@@ -165,6 +167,7 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
     foot_fitness = np.zeros((len(joints_cam), 2))
     dense = np.zeros(len(joints_cam), bool)
     foot_poses = np.full((len(joints_cam), 2, 4, 4), np.nan)
+    dense_feet: dict = {}
     if s.foot.enabled:
         r_shank = segment_radius_m("shank", s.lift.stature_m, s.refine.mass_kg)
         if foot_template is None:
@@ -173,13 +176,16 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
         for a, b in (dense_windows_s or []):
             dense |= (lm.time_s >= a) & (lm.time_s <= b)
         joints_cam, foot_fitness, foot_poses = register_feet(joints_cam, depth_frames, depth_time_s, lm.time_s,
-                                                    cam, foot_template, r_shank, s.foot, dense=dense)
+                                                    cam, foot_template, r_shank, s.foot, dense=dense,
+                                                    dense_out=dense_feet)
         t2 = time.perf_counter()
         timings["foot_s"] = timings.get("foot_s", 0.0) + t2 - t1
         t1 = t2
     rate = 1.0 / np.median(np.diff(lm.time_s)) if len(lm.time_s) > 1 else 30.0
-    filt = lowpass_zero_lag(joints_cam, rate, s.fit.cutoff_hz, s.fit.filter_order)
+    filt = lowpass_piecewise(joints_cam, lm.time_s, rate, s.fit.cutoff_hz, s.fit.filter_order,
+                             filter_breaks_s if s.fit.split_at_contact else ())
     joints_lab = to_lab(filt, cam.T_lab_from_color)
+    feet_at_depth = _feet_at_depth_frames(dense_feet, depth_time_s, lm.time_s, joints_lab, cam, s)
     timings["filter_s"] = timings.get("filter_s", 0.0) + time.perf_counter() - t1
     return {
         "time_s": lm.time_s + s.time_offset_s,
@@ -198,4 +204,26 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
         "foot_fitness": foot_fitness,
         "foot_dense": dense,
         "foot_pose_lab": np.einsum("ij,tsjk->tsik", cam.T_lab_from_color, foot_poses),
+        "feet_at_depth_frames": feet_at_depth,
     }
+
+
+def _feet_at_depth_frames(dense_feet: dict, depth_time_s, color_time_s, joints_lab, cam, s) -> dict | None:
+    """The densely registered depth frames as joints of their own (lab frame, plate time base):
+    every joint moved linearly in time from the filtered colour-rate joints, heel and toe from
+    that depth frame's own foot registration. None when no frame was registered densely."""
+    if not dense_feet.get("depth_index"):
+        return None
+    k = np.asarray(dense_feet["depth_index"], int)
+    td = np.asarray(depth_time_s, float)[k]
+    tc = np.asarray(color_time_s, float)
+    J = np.empty((len(k),) + joints_lab.shape[1:])
+    flat = joints_lab.reshape(len(tc), -1)
+    for c in range(flat.shape[1]):
+        J.reshape(len(k), -1)[:, c] = np.interp(td, tc, flat[:, c], left=np.nan, right=np.nan)
+    heel = to_lab(np.asarray(dense_feet["heel_cam"], float), cam.T_lab_from_color)
+    toe = to_lab(np.asarray(dense_feet["toe_cam"], float), cam.T_lab_from_color)
+    for li, side in enumerate(("left", "right")):
+        J[:, JOINT_INDEX[f"{side}_heel"]] = heel[:, li]
+        J[:, JOINT_INDEX[f"{side}_toe"]] = toe[:, li]
+    return {"time_s": td + s.time_offset_s, "joints_lab_m": J}
