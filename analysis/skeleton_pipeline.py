@@ -39,7 +39,7 @@ from typing import Optional
 import numpy as np
 
 from analysis.json_ready import json_ready
-from analysis import kinematics
+from analysis import angles, kinematics
 from analysis.joints import JOINT_INDEX, SIDES
 from analysis.pose.estimator import make_estimator
 from analysis.skeleton.fit import BONES, FitSettings
@@ -48,11 +48,30 @@ from analysis.skeleton.refine import RefineSettings
 from analysis.skeleton.foot import FootSettings, template_from_json, template_to_json
 from analysis.skeleton.reconstruct import (CameraSetup, Landmarks, SkeletonSettings, estimate_2d,
                                            reconstruct)
-from analysis.tracking_quality import QualitySettings, leg_verdict
+from analysis.tracking_quality import QualitySettings, free_leg_verdict, leg_verdict
 from drivers.camera_model import Intrinsics
 from station.errors import UserError
 
 SQUAT_KINDS = ("squat", "single_leg_squat", "sl_squat", "squats", "static", "quiet_standing")
+SINGLE_LEG_KINDS = ("single-leg-squat", "single_leg_squat", "sl_squat")
+FREE_FOOT_HIGHER_M = 0.05
+
+
+def free_leg(trial_kind: str, metadata: dict, s: dict, joints_lab_m: np.ndarray):
+    """(free side, how it was known) for a single-leg squat, else (None, None): the setting
+    `stance_side`, else the protocol step's `side` (metadata settings.step.side, written by the
+    capture session), else the foot held higher (median ankle height, lab frame, by more than
+    FREE_FOOT_HIGHER_M)."""
+    if trial_kind not in SINGLE_LEG_KINDS:
+        return None, None
+    step = ((metadata.get("settings") or {}) if isinstance(metadata.get("settings"), dict) else {}).get("step") or {}
+    stance = s.get("stance_side") or step.get("side")
+    if stance in SIDES:
+        return ("right" if stance == "left" else "left"), "the protocol step's stance side"
+    z = {side: np.nanmedian(joints_lab_m[:, JOINT_INDEX[f"{side}_ankle"], 2]) for side in SIDES}
+    if np.isfinite(list(z.values())).all() and abs(z["left"] - z["right"]) > FREE_FOOT_HIGHER_M:
+        return ("left" if z["left"] > z["right"] else "right"), "its foot held higher"
+    return None, None
 
 
 class SkeletonError(UserError):
@@ -150,7 +169,8 @@ class _LazyDepth:
 
 
 def _reconstruct_trial(trial, s: dict, timings: dict, bone_lengths=None, foot_template=None,
-                       template_window_s=None, dense_windows_plate_s=None, origin_host_s=None):
+                       template_window_s=None, dense_windows_plate_s=None, origin_host_s=None,
+                       contacts_plate_s=()):
     cam = camera_setup_from_trial(trial, s.get("camera_device"))
     md = trial.metadata
     stature = float(s.get("stature_m", md.get("height_m", 1.75) or 1.75))
@@ -171,9 +191,10 @@ def _reconstruct_trial(trial, s: dict, timings: dict, bone_lengths=None, foot_te
         # plate time -> color host time: t_host = t_plate + origin - offset
         dense = [(a + origin_host_s - sk.time_offset_s, b + origin_host_s - sk.time_offset_s)
                  for a, b in dense_windows_plate_s]
+    breaks = [c + origin_host_s - sk.time_offset_s for c in contacts_plate_s] if origin_host_s is not None else []
     rec = reconstruct(lm, _LazyDepth(depth), np.asarray(depth.time_host_s, float), cam, sk,
                       bone_lengths=bone_lengths, timings=timings, foot_template=foot_template,
-                      foot_template_frames=frames, dense_windows_s=dense)
+                      foot_template_frames=frames, dense_windows_s=dense, filter_breaks_s=breaks)
     timings["reconstruct_s"] = time.perf_counter() - t0
     rec["landmarks"] = lm
     return rec, sk, cam
@@ -197,6 +218,16 @@ def _bone_lengths_from(static: dict):
     if not bl:
         return None
     return {(a, b): float(bl[f"{a}-{b}"]) for a, b in BONES}
+
+
+def _landing_contacts(force_events: Optional[dict]) -> list:
+    """Plate times of the landings' initial contacts (not squat bottoms)."""
+    out = []
+    for rep in (force_events or {}).get("reps", []):
+        ev = kinematics.rep_events(rep)
+        if ev["contact_s"] is not None and ev["kind"] != "squat":
+            out.append(float(ev["contact_s"]))
+    return out
 
 
 def _dense_windows(force_events: Optional[dict], s: dict) -> list:
@@ -252,7 +283,8 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
     rec, sk, cam = _reconstruct_trial(trial, s, timings, bone_lengths=_bone_lengths_from(static),
                                       foot_template=template,
                                       template_window_s=None if template else float(s.get("static_window_s", 0.5)),
-                                      dense_windows_plate_s=_dense_windows(force_events, s), origin_host_s=origin)
+                                      dense_windows_plate_s=_dense_windows(force_events, s), origin_host_s=origin,
+                                      contacts_plate_s=_landing_contacts(force_events))
     if origin is None:
         origin = float(rec["time_s"][0])
     joints = rec["joints_lab_m"]
@@ -270,18 +302,32 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
     valid_leg = {side: kinematics.leg_valid(rec["valid_3d"], side) for side in SIDES}
     qs = QualitySettings(**{k: v for k, v in s.get("quality", {}).items()
                             if k in {f.name for f in fields(QualitySettings)}})
+    dense_curves = None
+    feet = rec.get("feet_at_depth_frames")
+    if feet is not None:
+        dense_curves = {"time_s": feet["time_s"] - origin}
+        for side in SIDES:
+            dense_curves[side] = {"dorsiflexion": angles.ankle_dorsiflexion(
+                feet["joints_lab_m"], side, ref[side]["shank_foot_angle_rad"])}
+    free, free_source = free_leg(trial.metadata.get("trial_kind", ""), trial.metadata, s, joints)
+    foot_on = bool(sk.foot.enabled and rec.get("foot_template"))
     reps_out = []
     for i, rep in enumerate((force_events or {}).get("reps", [])):
-        summ = kinematics.rep_summary(t, curves, valid_leg, rep)
+        summ = kinematics.rep_summary(t, curves, valid_leg, rep, dense=dense_curves)
         ev = kinematics.rep_events(rep)
         a, b = ev["phase"]
         mask = (t >= a) & (t <= b) if a is not None and b is not None else np.zeros(len(t), bool)
         verdict = {}
-        for side in SIDES:
-            v = leg_verdict(side, t, rec["reason"], rec["valid_3d"], rec["filled"], mask,
-                            {"initial_contact" if ev["kind"] != "squat" else "squat_bottom": ev["contact_s"],
-                             "peak_force": ev["peak_force_s"]},
-                            summ[side]["tracking_quality"], qs)
+        for li, side in enumerate(SIDES):
+            if side == free:
+                v = free_leg_verdict(side, free_source)
+            else:
+                v = leg_verdict(side, t, rec["reason"], rec["valid_3d"], rec["filled"], mask,
+                                {"initial_contact" if ev["kind"] != "squat" else "squat_bottom": ev["contact_s"],
+                                 "peak_force": ev["peak_force_s"]},
+                                summ[side]["tracking_quality"], qs,
+                                dorsiflexion_rad=curves[side]["dorsiflexion"],
+                                foot_registered=(rec["foot_fitness"][:, li] > 0) if foot_on else None)
             verdict[side] = v
             if v["verdict"] != "ok":
                 summ[side] = {k: (None if k != "tracking_quality" else val) for k, val in summ[side].items()}
@@ -289,10 +335,11 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
         summ["rep"] = rep.get("rep", i + 1)
         summ["kind"] = ev["kind"]
         reps_out.append(summ)
-    reasons = [f"rep {r['rep']}: {x}" for r in reps_out for side in SIDES for x in r["verdict"][side]["reasons"]]
+    reasons = [f"rep {r['rep']}: {x}" for r in reps_out for side in SIDES for x in r["verdict"][side]["reasons"]
+               if r["verdict"][side]["verdict"] != "free_leg"]
     tq = {side: float(np.mean(valid_leg[side])) if len(t) else 0.0 for side in SIDES}
     for side in SIDES:
-        if tq[side] < qs.min_tracking:
+        if tq[side] < qs.min_tracking and side != free:
             reasons.append(f"{side} leg tracked in only {100 * tq[side]:.0f}% of the trial's frames")
     timings["total_s"] = time.perf_counter() - t_start
     arrays = {"time_s": t, "joints_lab_m": joints, "valid_3d": rec["valid_3d"],

@@ -147,6 +147,8 @@ def test_mediapipe_drop_jump_dorsiflexion_meets_3_deg_at_the_events(mediapipe_dr
     assert new["result"]["settings"]["foot"]["dense_window_s"] > 0
     assert new["result"]["settings"]["refine"]["smooth_px"] == 1
     assert new["result"]["arrays"]["foot_dense"].sum() > 0      # every depth frame near the events
+    for side in ("left", "right"):                              # IC from the 90 fps approach
+        assert "depth frames" in new["result"]["reps"][0][side]["dorsiflexion_at_contact_from"]
     old_worst = 0.0
     for side in ("left", "right"):
         n, o = new["reps"][0][side], old["reps"][0][side]

@@ -303,13 +303,17 @@ def _joints_at(joints, color_time_s, t, tq):
 
 
 def register_feet(joints_cam, depth_frames, depth_time_s, color_time_s, cam, template: dict,
-                  r_shank, s: FootSettings, dense=None):
+                  r_shank, s: FootSettings, dense=None, dense_out: dict | None = None):
     """Replace heel and toe (T, J, 3, color camera frame) by the registered template's. Returns
     (joints, (T, 2) ICP fitness per side (0 = not registered), (T, 2, 4, 4) foot poses).
     dense: optional (T,) bool - for those color frames every depth frame nearest to them (a
     90 fps depth stream gives 3 per 30 fps color frame) is registered, with the joints moved
     linearly to the depth frame's time, and the foot's rotation is their mean (the registration
-    noise of one depth frame, several degrees at landings, is averaged down)."""
+    noise of one depth frame, several degrees at landings, is averaged down).
+    dense_out: optional dict, filled with every densely registered depth frame's own result:
+    'depth_index' (K,), 'heel_cam' / 'toe_cam' (K, 2, 3) (NaN where that foot failed) - the
+    foot at the depth frame's time, for values at a landing's initial contact, where the foot
+    turns ~1 deg per ms and the colour frames' mean blurs it."""
     import open3d as o3d
     reg = o3d.pipelines.registration
     out = np.array(joints_cam, dtype=float, copy=True)
@@ -329,13 +333,20 @@ def register_feet(joints_cam, depth_frames, depth_time_s, color_time_s, cam, tem
         for k in jobs[t]:
             P = _joints_at(joints_cam, color_time_s, t, depth_time_s[k]) if len(jobs[t]) > 1 else joints_cam[t]
             depth = np.asarray(depth_frames[k])
-            for side in ("left", "right"):
+            per_frame = np.full((2, 2, 3), np.nan)
+            for li, side in enumerate(("left", "right")):
                 if side not in template:
                     continue
                 r = _register_one(P, depth, cam, template[side], targets[side], side, r_shank, s, reg,
                                   prev, prev_ankle)
                 if r is not None:
                     results[side].append((r[0], r[1], P[_IDX[side]["ankle"]]))
+                    per_frame[li] = transform_points(r[0], np.stack([template[side]["heel_foot_m"],
+                                                                     template[side]["toe_foot_m"]]))
+            if dense_out is not None and len(jobs[t]) > 1:
+                dense_out.setdefault("depth_index", []).append(int(k))
+                dense_out.setdefault("heel_cam", []).append(per_frame[:, 0])
+                dense_out.setdefault("toe_cam", []).append(per_frame[:, 1])
         for li, side in enumerate(("left", "right")):
             if not results.get(side):
                 continue
