@@ -325,6 +325,7 @@ def register_feet(joints_cam, depth_frames, depth_time_s, color_time_s, cam, tem
     color_time_s = np.asarray(color_time_s, float)
     prev = {side: None for side in template}
     prev_ankle = {side: None for side in template}
+    prev_step = {side: None for side in template}
     jobs = _depth_jobs(T, depth_time_s, color_time_s, dense) if template else []
     for t in range(T):
         if not template:
@@ -338,7 +339,7 @@ def register_feet(joints_cam, depth_frames, depth_time_s, color_time_s, cam, tem
                 if side not in template:
                     continue
                 r = _register_one(P, depth, cam, template[side], targets[side], side, r_shank, s, reg,
-                                  prev, prev_ankle)
+                                  prev, prev_ankle, prev_step)
                 if r is not None:
                     results[side].append((r[0], r[1], P[_IDX[side]["ankle"]]))
                     per_frame[li] = transform_points(r[0], np.stack([template[side]["heel_foot_m"],
@@ -364,18 +365,24 @@ def register_feet(joints_cam, depth_frames, depth_time_s, color_time_s, cam, tem
     return out, fitness, poses
 
 
-def _register_one(P, depth, cam, tp, target, side, r_shank, s, reg, prev, prev_ankle):
+def _register_one(P, depth, cam, tp, target, side, r_shank, s, reg, prev, prev_ankle, prev_step=None):
     """One depth frame, one foot: (foot pose, ICP fitness) or None; updates the tracking state."""
     i = _IDX[side]
     T_fit = foot_frame(P[i["ankle"]], P[i["heel"]], P[i["toe"]])
-    # starts: the previous frame's foot moved as the fitted ankle moved, and the fitted
-    # joints' own foot frame
-    T_prev = None
+    # starts: the previous frame's foot turned on by its last rotation step (constant angular
+    # velocity: just before a landing the foot turns ~10 deg per 90 fps frame, and ICP started
+    # at the previous pose stopped short), the previous frame's foot moved as the fitted ankle
+    # moved, and the fitted joints' own foot frame
+    T_prev = T_pred = None
     if prev[side] is not None and prev_ankle[side] is not None and np.isfinite(P[i["ankle"]]).all():
         T_prev = prev[side].copy()
         T_prev[:3, 3] += P[i["ankle"]] - prev_ankle[side]
+        step = prev_step.get(side) if prev_step is not None else None
+        if step is not None and np.radians(2.0) < _rotation_angle(step[0]) < np.radians(s.max_rotation_deg):
+            T_pred = T_prev.copy()
+            T_pred[:3, :3] = step[0] @ T_prev[:3, :3]
     prev_ankle[side] = P[i["ankle"]].copy()
-    starts = [x for x in (T_prev, T_fit) if x is not None and np.isfinite(x).all()]
+    starts = [x for x in (T_pred, T_prev, T_fit) if x is not None and np.isfinite(x).all()]
     if not starts:
         return None
     # select the foot's points around the starting foot (the template's heel and toe)
@@ -387,6 +394,8 @@ def _register_one(P, depth, cam, tp, target, side, r_shank, s, reg, prev, prev_a
     pts = _foot_points(cand, Pq, side, r_shank, cam.T_lab_from_color, s)
     if len(pts) < s.min_points:
         prev[side] = None
+        if prev_step is not None:
+            prev_step[side] = None
         return None
     best = None
     for T_start in starts:
@@ -416,7 +425,11 @@ def _register_one(P, depth, cam, tp, target, side, r_shank, s, reg, prev, prev_a
             break
     if best is None:
         prev[side] = None
+        if prev_step is not None:
+            prev_step[side] = None
         return None
+    if prev_step is not None:
+        prev_step[side] = ((best[0][:3, :3] @ prev[side][:3, :3].T,) if prev[side] is not None else None)
     prev[side] = best[0]
     return best[0], best[2]
 
