@@ -32,6 +32,17 @@ Oblique views (round 3 of issue 8; only when the hips' median depth difference e
 despiking, and the far hip re-placed from the near one in frames whose hip-hip distance jumps
 (`_pelvis_outliers`); docs/SKELETON.md gives the diagnosis and the measured effect.
 
+Second start (round 4, `multi_start`, every view): the first fit sometimes puts the hips far off
+along the viewing ray (measured, 45-deg squat: both hips 18-32 cm towards the camera for 3-6
+frames at ~50 deg knee flexion, after fit.py's `reject_depth_m` dropped their correct lifted
+depths); started there, the select-fit rounds converge to a folded leg (hip right, knee and ankle
+10-20 cm off their own 2D landmarks) or leave the far hip off. So each leg is also refined from
+the same start with the hip moved along its own viewing ray to the previous frame's refined hip
+depth, when the two depths differ by more than `band_m`; the lower final robust cost wins (the
+wrong minimum cost ~3x the right one there). Only the hip's depth is borrowed from the previous
+frame: a whole previous-frame leg as the second start was tried and let a frame's left/right
+swap persist in the drop jump (the near leg's points fit a leg better than the far leg's own).
+
 Radii (anthropometry, not the renderer): the radius of the uniform cylinder of de Leva's (1996,
 Table 4, male) segment mass and length at body density 1050 kg/m^3 (Winter 2009), from the
 athlete's stature and mass: r = sqrt(m_seg / (rho pi L_seg)). NOTE: the virtual athlete's renderer
@@ -53,7 +64,7 @@ from drivers.camera_model import invert_pose, transform_points
 
 # de Leva (1996) Table 4, male: (segment length mm at stature 1741 mm, mass % of body mass)
 _DE_LEVA_MALE = {"thigh": (422.2, 14.16), "shank": (434.0, 4.33),
-                 "forearm": (268.9, 1.62)}
+                 "forearm": (268.9, 1.62), "lower_trunk": (145.7, 11.17)}
 _DE_LEVA_STATURE_MM = 1741.0
 BODY_DENSITY_KG_M3 = 1050.0
 
@@ -89,17 +100,32 @@ class RefineSettings:
     far_hip_from_near: bool = True   # ... that pass starts (and its prior pulls) the far hip at the
                                      # first fit's far hip moved by the near hip's refinement (the
                                      # pelvis moves as a block)
-    pelvis_tol_m: float = 0.01       # round 3, oblique views (hips' median depth difference >
+    pelvis_tol_m: float = 0.0        # round 3 (0.01 then; off since round 4: multi_start removes the
+                                     # hip bursts it patched, and its 1 cm test of a rotating pelvis
+                                     # moved good far hips, DJ 45 seed 1 FPPA at PF -3.0 -> -1.5)
+                                     # oblique views (hips' median depth difference >
                                      # far_leg_again_m): frames whose hip-hip distance differs from the
                                      # trial's median by more than this get the far hip at the near hip
                                      # + the hip-hip vector interpolated in time from the good frames
                                      # (0 = off)
     pelvis_max_gap_frames: int = 10  # ... only in runs of at most this many bad frames
-    despike_tol_m: float = 0.05      # round 3, oblique views: a hip farther than this from the median
+    despike_tol_m: float = 0.0       # round 3 (0.05 then; off since round 4: no effect with
+                                     # multi_start on the 45-deg matrix, seeds 0-2) oblique views: a
+                                     # hip farther than this from the median
                                      # of its +-despike_half_window frames is a spike: replaced by the
                                      # linear interpolation of its good neighbours (0 = off)
     despike_half_window: int = 4
     despike_max_gap_frames: int = 6
+    pelvis_competes: bool = False    # a point is not a thigh point when a pelvis capsule (between the
+                                     # hip joint centres, de Leva's lower-trunk radius) is nearer: deep
+                                     # in hip flexion groin/buttock points at 0.20-0.25 of the thigh
+                                     # (+17 mm off its surface, medial) pass as thigh points, a varus
+                                     # bias of 3-4 deg at a squat's bottom. Off: measured better in deep
+                                     # squats, worse in drop-jump left legs (docs/SKELETON.md)
+    multi_start: bool = True         # each leg is also refined from a second start, its hip moved along
+                                     # its viewing ray to the previous frame's refined hip depth (when
+                                     # that differs by more than band_m); the lower final robust cost
+                                     # (prior term excluded) wins
 
 
 _LEG = {side: [JOINT_INDEX[f"{side}_{n}"] for n in ("hip", "knee", "ankle")] for side in ("left", "right")}
@@ -233,7 +259,12 @@ def _refine_leg(x0, pts_thigh, pts_shank, uv, w2d, L_thigh, L_shank, r_thigh, r_
         return np.vstack(rows)
 
     r = least_squares(res, x0, jac=jac, loss="soft_l1", f_scale=s.loss_scale_m, x_scale=0.05, max_nfev=60)
-    return r.x.reshape(3, 3)
+    # the final robust cost without the prior term (which differs between starts): comparable
+    # between starts of the same frame and leg (each segment's points weigh like ~40 residuals
+    # whatever their number)
+    z = (r.fun[:-9] / s.loss_scale_m) ** 2
+    cost = 0.5 * s.loss_scale_m ** 2 * float(np.sum(2.0 * (np.sqrt(1.0 + z) - 1.0)))
+    return r.x.reshape(3, 3), cost
 
 
 def refine_legs(joints_color_m, xy_px, vis, depth_frames, depth_time_s, color_time_s, cam,
@@ -247,6 +278,7 @@ def refine_legs(joints_color_m, xy_px, vis, depth_frames, depth_time_s, color_ti
     r_thigh = segment_radius_m("thigh", stature_m, s.mass_kg)
     r_shank = segment_radius_m("shank", stature_m, s.mass_kg)
     r_fore = segment_radius_m("forearm", stature_m, s.mass_kg)
+    r_pelvis = segment_radius_m("lower_trunk", stature_m, s.mass_kg) if s.pelvis_competes else 0.0
     ci = cam.color_intrinsics
     depth_time_s = np.asarray(depth_time_s, float)
     for t in range(T):
@@ -283,39 +315,65 @@ def refine_legs(joints_color_m, xy_px, vis, depth_frames, depth_time_s, color_ti
             seen = (vis[t, idx] >= min_visibility) & np.isfinite(xy_px[t, idx]).all(axis=1)
             uv = np.where(seen[:, None], xy_px[t, idx], 0.0)
             w2d = np.where(seen, s.weight_2d, 0.0)
-            used = 0
-            for _ in range(s.rounds):
-                cur = out[t].copy()
-                cur[idx] = x.reshape(3, 3)
-                segs, radii = [], []
-                for sd in ("left", "right"):
-                    h, kn, an = _LEG[sd]
-                    segs += [(cur[h], cur[kn]), (cur[kn], cur[an])]
-                    radii += [r_thigh, r_shank]
-                for e, w in _FOREARMS:
-                    if np.isfinite(cur[[e, w]]).all():
-                        segs.append((cur[e], cur[w]))
-                        radii.append(r_fore)
-                if not all(np.isfinite(np.concatenate(sg)).all() for sg in segs[:4]):
-                    segs, radii = segs[2 * li:2 * li + 2], radii[2 * li:2 * li + 2]
-                    kk = (0, 1)
-                else:
-                    kk = (2 * li, 2 * li + 1)
-                pt = _select(points, segs, kk[0], radii, s)
-                ps = _select(points, segs, kk[1], radii, s)
-                if len(pt) < s.min_points or len(ps) < s.min_points:
-                    used = 0
-                    break
-                x = _refine_leg(x, pt, ps, uv, w2d, L_thigh, L_shank, r_thigh, r_shank, ci, s).ravel()
-                used = len(pt) + len(ps)
-            if used:
-                out[t, idx] = x.reshape(3, 3)
-                n_used[t, li] = used
+            starts = [x]
+            if s.multi_start and t > 0 and n_used[t - 1, li] > 0:
+                # second start: the hip moved along its own viewing ray (direction kept) to the
+                # previous frame's refined hip depth; knee and ankle as they are
+                zp, zh = out[t - 1, idx[0], 2], x[2]
+                if np.isfinite(zp) and zh > 0.1 and abs(zp - zh) > s.band_m:
+                    xa = x.copy()
+                    xa[0:3] *= zp / zh
+                    starts.append(xa)
+            best = (np.inf, 0, None)
+            for x_start in starts:
+                xr, used, cost = _leg_rounds(x_start, out[t], li, idx, points, uv, w2d, L_thigh, L_shank,
+                                             r_thigh, r_shank, r_fore, ci, s, r_pelvis)
+                if used and cost < best[0]:
+                    best = (cost, used, xr)
+            if best[1]:
+                out[t, idx] = best[2].reshape(3, 3)
+                n_used[t, li] = best[1]
     if s.despike_tol_m > 0 and _oblique(out, n_used, s):
         _despike(out, [_LEG[side][0] for side in ("left", "right")], s)
     if s.pelvis_tol_m > 0 and s.far_leg_again_m > 0:
         _pelvis_outliers(out, n_used, s)
     return out, n_used
+
+
+def _leg_rounds(x, cur0, li, idx, points, uv, w2d, L_thigh, L_shank, r_thigh, r_shank, r_fore, ci, s,
+                r_pelvis=0.0):
+    """The select-fit rounds of one leg from the start x (9,); the other joints from cur0 (J, 3).
+    Returns (x, points used (0 = not refined), final cost)."""
+    used, cost = 0, np.inf
+    for _ in range(s.rounds):
+        cur = cur0.copy()
+        cur[idx] = x.reshape(3, 3)
+        segs, radii = [], []
+        for sd in ("left", "right"):
+            h, kn, an = _LEG[sd]
+            segs += [(cur[h], cur[kn]), (cur[kn], cur[an])]
+            radii += [r_thigh, r_shank]
+        for e, w in _FOREARMS:
+            if np.isfinite(cur[[e, w]]).all():
+                segs.append((cur[e], cur[w]))
+                radii.append(r_fore)
+        hips = cur[[_LEG["left"][0], _LEG["right"][0]]]
+        if r_pelvis > 0 and np.isfinite(hips).all():
+            segs.append((hips[0], hips[1]))          # competes for points, is never fitted
+            radii.append(r_pelvis)
+        if not all(np.isfinite(np.concatenate(sg)).all() for sg in segs[:4]):
+            segs, radii = segs[2 * li:2 * li + 2], radii[2 * li:2 * li + 2]
+            kk = (0, 1)
+        else:
+            kk = (2 * li, 2 * li + 1)
+        pt = _select(points, segs, kk[0], radii, s)
+        ps = _select(points, segs, kk[1], radii, s)
+        if len(pt) < s.min_points or len(ps) < s.min_points:
+            return x, 0, np.inf
+        x, cost = _refine_leg(x, pt, ps, uv, w2d, L_thigh, L_shank, r_thigh, r_shank, ci, s)
+        x = x.ravel()
+        used = len(pt) + len(ps)
+    return x, used, cost
 
 
 def _despike(out, joints, s: RefineSettings):
