@@ -33,3 +33,26 @@ def test_analyze_json_has_left_and_right_per_rep(tmp_path):
         assert leg["tracking_quality"] > 0.9
         assert 60 < leg["knee_flexion_max_deg"] < 140        # a CMJ landing bends the knee deeply
     assert out["kinematics"]["static_reference"]["source"] == "static trial"
+
+
+def test_the_text_table_shows_each_legs_angles_and_verdict():
+    """`station analyze` without --json: the camera's angles per rep and leg under the force
+    table, with the tracking quality, the verdict and its reasons."""
+    from station.commands.analyze import format_table
+    ok = {"dorsiflexion_at_contact_deg": -11.8, "dorsiflexion_max_deg": 24.6, "fppa_at_contact_deg": 1.2,
+          "fppa_max_deg": 6.4, "knee_flexion_max_deg": 78.0, "tracking_quality": 0.98,
+          "verdict": {"verdict": "ok", "reasons": []}}
+    free = {k: None for k in ok} | {"tracking_quality": 0.9, "verdict": {
+        "verdict": "free_leg", "reasons": ["left leg is the free (lifted) leg of this single-leg squat"]}}
+    out = {"trial": "t.h5", "kind": "single_leg_squat", "kind_detected": "single_leg_squat",
+           "body_weight_n": 735.0, "body_mass_kg": 74.9, "quiet_window_s": [0.1, 1.1],
+           "reps": [{"rep": 1, "kind": "squat", "left": free, "right": ok}]}
+    text = format_table(out)
+    assert "kinematics (camera, degrees" in text
+    right = next(line for line in text.splitlines() if " right " in line)
+    assert "-11.8" in right and "24.6" in right and "78.0" in right and "98%" in right and right.endswith("ok")
+    left = next(line for line in text.splitlines() if " left " in line and "free_leg" in line)
+    assert "-" in left
+    assert "rep 1 left: left leg is the free (lifted) leg" in text
+    no_camera = dict(out, reps=[{"rep": 1, "kind": "squat"}])
+    assert "kinematics" not in format_table(no_camera)

@@ -299,9 +299,42 @@ def format_table(out: dict) -> str:
         if kind0 not in ("squat", "landing"):
             lines.append("  (h flight: g t^2/8 from the flight time on raw force; "
                          "h impulse: v^2/2g from the impulse from onset to takeoff)")
+    lines += _kinematics_lines(out.get("reps") or [])
     for w in out.get("warnings", []):
         lines.append(f"  warning: {w}")
     return "\n".join(lines)
+
+
+_KIN_COLUMNS = [("DF@IC", "dorsiflexion_at_contact_deg"), ("DF max", "dorsiflexion_max_deg"),
+                ("FPPA@IC", "fppa_at_contact_deg"), ("FPPA max", "fppa_max_deg"),
+                ("knee flex max", "knee_flexion_max_deg")]
+
+
+def _kinematics_lines(reps: list[dict]) -> list[str]:
+    """The camera's angles per rep and leg (degrees; IC = initial contact, a squat's bottom),
+    with each leg's tracking quality and verdict; nothing when the trial had no skeleton."""
+    legs = [(r.get("rep", i + 1), side, r[side]) for i, r in enumerate(reps)
+            for side in ("left", "right") if isinstance(r.get(side), dict) and r[side]]
+    if not legs:
+        return []
+    cells = [["rep", "leg"] + [h for h, _ in _KIN_COLUMNS] + ["tracked", "verdict"]]
+    reasons = []
+    for rep, side, leg in legs:
+        row = [str(rep), side]
+        for _, key in _KIN_COLUMNS:
+            v = leg.get(key)
+            row.append("-" if not isinstance(v, (int, float)) or v != v else f"{v:.1f}")
+        tq = leg.get("tracking_quality")
+        row.append("-" if tq is None else f"{100 * tq:.0f}%")
+        verdict = leg.get("verdict") or {}
+        row.append(verdict.get("verdict", "-"))
+        reasons += [f"rep {rep} {side}: {x}" for x in verdict.get("reasons", [])]
+        cells.append(row)
+    widths = [max(len(c[i]) for c in cells) for i in range(len(cells[0]))]
+    out = ["  kinematics (camera, degrees; IC = initial contact, squats: the bottom):"]
+    out += ["  " + "  ".join(x.rjust(w) for x, w in zip(c, widths)) for c in cells]
+    out += [f"  {x}" for x in reasons]
+    return out
 
 
 def _print_results(results: list[dict], as_json: bool) -> None:
