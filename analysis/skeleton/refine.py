@@ -116,12 +116,12 @@ class RefineSettings:
                                      # linear interpolation of its good neighbours (0 = off)
     despike_half_window: int = 4
     despike_max_gap_frames: int = 6
-    pelvis_competes: bool = False    # a point is not a thigh point when a pelvis capsule (between the
-                                     # hip joint centres, de Leva's lower-trunk radius) is nearer: deep
-                                     # in hip flexion groin/buttock points at 0.20-0.25 of the thigh
-                                     # (+17 mm off its surface, medial) pass as thigh points, a varus
-                                     # bias of 3-4 deg at a squat's bottom. Off: measured better in deep
-                                     # squats, worse in drop-jump left legs (docs/SKELETON.md)
+    pelvis_competes: bool = True     # round 4: a point is not a thigh point when a pelvis capsule
+                                     # (between the hip joint centres, de Leva's lower-trunk radius)
+                                     # is nearer: deep in hip flexion groin/buttock points at 0.20-0.25
+                                     # of the thigh (+17 mm off its surface, medial) passed as thigh
+                                     # points, a varus bias of 3-4 deg at a squat's bottom
+                                     # (docs/SKELETON.md)
     multi_start: bool = True         # each leg is also refined from a second start, its hip moved along
                                      # its viewing ray to the previous frame's refined hip depth (when
                                      # that differs by more than band_m); the lower final robust cost
