@@ -353,6 +353,12 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
             arrays[f"curve_{side}_{name}"] = y
     for name in ("trunk_lean", "trunk_lateral_lean", "separation_ratio"):
         arrays[f"curve_{name}"] = curves[name]
+    if dense_curves is not None:
+        # the depth frames registered one by one around the force events (the dorsiflexion at a
+        # landing's contact comes from their approach): kept so the value can be checked
+        arrays["depth_frames_time_s"] = dense_curves["time_s"]
+        for side in SIDES:
+            arrays[f"depth_frames_{side}_dorsiflexion"] = dense_curves[side]["dorsiflexion"]
     return json_ready({
         "reps": reps_out,
         "tracking_quality": tq,

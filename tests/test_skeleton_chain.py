@@ -151,6 +151,10 @@ def test_mediapipe_drop_jump_dorsiflexion_meets_3_deg_at_the_events(mediapipe_dr
     assert new["result"]["arrays"]["foot_dense"].sum() > 0      # every depth frame near the events
     for side in ("left", "right"):                              # IC from the 90 fps approach
         assert "depth frames" in new["result"]["reps"][0][side]["dorsiflexion_at_contact_from"]
+    a = new["result"]["arrays"]                                 # ... whose samples are kept
+    ic = new["result"]["reps"][0]["events"]["contact_s"]
+    near = np.abs(a["depth_frames_time_s"] - ic) < 0.05
+    assert near.sum() >= 8 and np.isfinite(a["depth_frames_left_dorsiflexion"][near]).all()
     old_worst = 0.0
     for side in ("left", "right"):
         n, o = new["reps"][0][side], old["reps"][0][side]
