@@ -64,10 +64,12 @@ def free_leg(trial_kind: str, metadata: dict, s: dict, joints_lab_m: np.ndarray)
     FREE_FOOT_HIGHER_M)."""
     if trial_kind not in SINGLE_LEG_KINDS:
         return None, None
-    step = ((metadata.get("settings") or {}) if isinstance(metadata.get("settings"), dict) else {}).get("step") or {}
-    stance = s.get("stance_side") or step.get("side")
-    if stance in SIDES:
-        return ("right" if stance == "left" else "left"), "the protocol step's stance side"
+    settings = metadata.get("settings")
+    step = settings.get("step") if isinstance(settings, dict) else None
+    for stance, source in ((s.get("stance_side"), "the stance_side setting"),
+                           (step.get("side") if isinstance(step, dict) else None, "the protocol step's stance side")):
+        if stance in SIDES:
+            return ("right" if stance == "left" else "left"), source
     z = {side: np.nanmedian(joints_lab_m[:, JOINT_INDEX[f"{side}_ankle"], 2]) for side in SIDES}
     if np.isfinite(list(z.values())).all() and abs(z["left"] - z["right"]) > FREE_FOOT_HIGHER_M:
         return ("left" if z["left"] > z["right"] else "right"), "its foot held higher"
@@ -186,12 +188,12 @@ def _reconstruct_trial(trial, s: dict, timings: dict, bone_lengths=None, foot_te
     frames = None
     if template_window_s is not None and len(lm.time_s):
         frames = lm.time_s <= lm.time_s[0] + template_window_s
-    dense = None
-    if dense_windows_plate_s and origin_host_s is not None:
-        # plate time -> color host time: t_host = t_plate + origin - offset
-        dense = [(a + origin_host_s - sk.time_offset_s, b + origin_host_s - sk.time_offset_s)
-                 for a, b in dense_windows_plate_s]
-    breaks = [c + origin_host_s - sk.time_offset_s for c in contacts_plate_s] if origin_host_s is not None else []
+    dense, breaks = None, []
+    if origin_host_s is not None:
+        def host(t_plate):                 # plate time -> color host time
+            return t_plate + origin_host_s - sk.time_offset_s
+        dense = [(host(a), host(b)) for a, b in dense_windows_plate_s or []] or None
+        breaks = [host(c) for c in contacts_plate_s]
     rec = reconstruct(lm, _LazyDepth(depth), np.asarray(depth.time_host_s, float), cam, sk,
                       bone_lengths=bone_lengths, timings=timings, foot_template=foot_template,
                       foot_template_frames=frames, dense_windows_s=dense, filter_breaks_s=breaks)

@@ -60,10 +60,10 @@ def leg_verdict(side: str, time_s: np.ndarray, reason: np.ndarray, valid_3d: np.
     no_depth = (r == 3).any(axis=1).mean()
     if no_depth > s.max_depth_missing:
         reasons.append(f"depth missing at the {side} leg in {100 * no_depth:.0f}% of frames")
-    for name, t in event_times.items():
-        if t is None or not np.isfinite(t):
-            continue
-        near = np.abs(time_s - t) <= s.event_window_s
+    # the frames near each key event that happened in this rep
+    event_frames = {name: np.abs(time_s - t) <= s.event_window_s for name, t in event_times.items()
+                    if t is not None and np.isfinite(t)}
+    for name, near in event_frames.items():
         if not near.any():
             reasons.append(f"no video frame at {name.replace('_', ' ')}")
             continue
@@ -80,9 +80,8 @@ def leg_verdict(side: str, time_s: np.ndarray, reason: np.ndarray, valid_3d: np.
                            f"the rep's frames (needs {100 * s.min_foot_registered:.0f}%): its dorsiflexion "
                            f"is not trustworthy")
         else:
-            for name, t in event_times.items():
-                near = np.abs(time_s - t) <= s.event_window_s if t is not None and np.isfinite(t) else None
-                if near is not None and near.any() and not reg[near].any():
+            for name, near in event_frames.items():
+                if near.any() and not reg[near].any():
                     reasons.append(f"{side} foot not registered at {name.replace('_', ' ')}")
     if dorsiflexion_rad is not None:
         df = np.degrees(np.asarray(dorsiflexion_rad, float)[phase_mask])

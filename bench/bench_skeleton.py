@@ -123,7 +123,16 @@ def main(argv=None) -> int:
                     help="LiftSettings fields as JSON, e.g. '{\"cluster_m\": 0.04}'")
     ap.add_argument("--refine", default=None,
                     help="RefineSettings fields as JSON, e.g. '{\"smooth_px\": 0}'")
-    ap.add_argument("--seeds", default="0",
+    def seed_list(text):
+        try:
+            seeds = tuple(int(x) for x in text.split(",") if x.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: give whole numbers separated by commas, e.g. 0,1,2") from None
+        if not seeds:
+            raise argparse.ArgumentTypeError("give at least one seed, e.g. 0")
+        return seeds
+
+    ap.add_argument("--seeds", default=(0,), type=seed_list,
                     help="with --accuracy: comma-separated noise realisations of every row (motion and "
                          "camera noise seed; the static trial uses 100 + seed), e.g. 0,1,2")
     ap.add_argument("--truth-detector-noise-px", type=float, default=None,
@@ -152,7 +161,7 @@ def main(argv=None) -> int:
                 ap.error(f"--cases {a.cases!r} matches no row of the matrix")
         return accuracy(a.truth_detector_noise_px, cases=cases, jump_fps=a.jump_fps,
                         settings=settings or None, jump_depth_fps=a.jump_depth_fps,
-                        seeds=tuple(int(x) for x in a.seeds.split(",") if x.strip()))
+                        seeds=a.seeds)
     from analysis.skeleton_pipeline import analyze_skeleton
     from data.trial import open_trial
     spec = VirtualSpec(kind="dj", view=a.view, color_fps=30.0, depth_fps=90.0, window_s=(1.0, 6.0))

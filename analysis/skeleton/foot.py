@@ -365,8 +365,9 @@ def register_feet(joints_cam, depth_frames, depth_time_s, color_time_s, cam, tem
     return out, fitness, poses
 
 
-def _register_one(P, depth, cam, tp, target, side, r_shank, s, reg, prev, prev_ankle, prev_step=None):
-    """One depth frame, one foot: (foot pose, ICP fitness) or None; updates the tracking state."""
+def _register_one(P, depth, cam, tp, target, side, r_shank, s, reg, prev, prev_ankle, prev_step):
+    """One depth frame, one foot: (foot pose, ICP fitness) or None; updates the tracking state
+    (per side: the last pose, the ankle it was moved with, its last rotation step)."""
     i = _IDX[side]
     T_fit = foot_frame(P[i["ankle"]], P[i["heel"]], P[i["toe"]])
     # starts: the previous frame's foot turned on by its last rotation step (constant angular
@@ -377,10 +378,10 @@ def _register_one(P, depth, cam, tp, target, side, r_shank, s, reg, prev, prev_a
     if prev[side] is not None and prev_ankle[side] is not None and np.isfinite(P[i["ankle"]]).all():
         T_prev = prev[side].copy()
         T_prev[:3, 3] += P[i["ankle"]] - prev_ankle[side]
-        step = prev_step.get(side) if prev_step is not None else None
-        if step is not None and np.radians(2.0) < _rotation_angle(step[0]) < np.radians(s.max_rotation_deg):
+        step = prev_step[side]
+        if step is not None and np.radians(2.0) < _rotation_angle(step) < np.radians(s.max_rotation_deg):
             T_pred = T_prev.copy()
-            T_pred[:3, :3] = step[0] @ T_prev[:3, :3]
+            T_pred[:3, :3] = step @ T_prev[:3, :3]
     prev_ankle[side] = P[i["ankle"]].copy()
     starts = [x for x in (T_pred, T_prev, T_fit) if x is not None and np.isfinite(x).all()]
     if not starts:
@@ -393,9 +394,7 @@ def _register_one(P, depth, cam, tp, target, side, r_shank, s, reg, prev, prev_a
     cand = _candidate_points(depth, cam, np.concatenate([P, Pq[[i["heel"], i["toe"]]]]), s, (side,))
     pts = _foot_points(cand, Pq, side, r_shank, cam.T_lab_from_color, s)
     if len(pts) < s.min_points:
-        prev[side] = None
-        if prev_step is not None:
-            prev_step[side] = None
+        prev[side] = prev_step[side] = None
         return None
     best = None
     for T_start in starts:
@@ -424,12 +423,9 @@ def _register_one(P, depth, cam, tp, target, side, r_shank, s, reg, prev, prev_a
         if best is not None and T_start is T_prev and best[2] >= s.good_fitness:
             break
     if best is None:
-        prev[side] = None
-        if prev_step is not None:
-            prev_step[side] = None
+        prev[side] = prev_step[side] = None
         return None
-    if prev_step is not None:
-        prev_step[side] = ((best[0][:3, :3] @ prev[side][:3, :3].T,) if prev[side] is not None else None)
+    prev_step[side] = best[0][:3, :3] @ prev[side][:3, :3].T if prev[side] is not None else None
     prev[side] = best[0]
     return best[0], best[2]
 
