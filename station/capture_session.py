@@ -829,27 +829,38 @@ def camera_com_height(trial, stride: int = 2):
     intr = Intrinsics.from_dict(d["intrinsics"])
     scale = float(d.get("depth_scale_m") or 0.001)
     v, u = np.mgrid[0:intr.height:stride, 0:intr.width:stride]
-    x_n = (u - intr.ppx) / intr.fx
-    y_n = (v - intr.ppy) / intr.fy
+    rays = np.stack([(u - intr.ppx) / intr.fx, (v - intr.ppy) / intr.fy, np.ones(u.shape)], -1)
+    rays_lab = rays @ T[:3, :3].T            # lab-frame point per metre of depth, per pixel
+    ray_x, ray_y, ray_z = (np.ascontiguousarray(rays_lab[..., k]) for k in range(3))
+    p = T[:3, 3]
     t = np.asarray(st.time_host_s, float)
     n = min(len(t), st.data.shape[0])
     z_out = np.full(n, np.nan)
-    R, p = T[:3, :3], T[:3, 3]
-    for i in range(n):
-        z_out[i] = _com_height_of_frame(st.data[i][::stride, ::stride].astype(float) * scale,
-                                        x_n, y_n, R, p, intr, stride)
+    block = 32                               # frames read from the file at a time
+    for i0 in range(0, n, block):
+        frames = np.asarray(st.data[i0:min(n, i0 + block)])
+        for k, frame in enumerate(frames):
+            z = frame[::stride, ::stride] * scale
+            z_out[i0 + k] = _com_height_of_frame(z, ray_x, ray_y, ray_z, p, intr, stride)
     return t[:n], z_out, "volume-weighted slices of the athlete's depth silhouette (lab frame)"
 
 
-def _com_height_of_frame(z, x_n, y_n, R, p, intr, stride) -> float:
-    P = np.stack([x_n * z, y_n * z, z], axis=-1) @ R.T + p
-    mask = (z > 0) & (P[..., 2] > 0.04) & (P[..., 2] < 2.5) & (np.hypot(P[..., 0], P[..., 1]) < 0.9)
-    if mask.sum() < 200:
+def _com_height_of_frame(z, ray_x, ray_y, ray_z, p, intr, stride) -> float:
+    h = z * ray_z + p[2]                                   # lab height of each pixel (m)
+    mask = (z > 0) & (h > 0.04) & (h < 2.5)
+    if np.count_nonzero(mask) < 200:
         return math.nan
-    q = P[mask]
-    mx, my = np.median(q[:, 0]), np.median(q[:, 1])
-    mask &= np.hypot(P[..., 0] - mx, P[..., 1] - my) < 0.5
-    if mask.sum() < 200:
+    rows_in, cols_in = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    box = np.s_[rows_in[0]:rows_in[-1] + 1, cols_in[0]:cols_in[-1] + 1]   # nothing outside counts
+    z, h, mask, ray_x, ray_y = z[box], h[box], mask[box], ray_x[box], ray_y[box]
+    x = z * ray_x + p[0]
+    y = z * ray_y + p[1]
+    mask &= x * x + y * y < 0.9 ** 2
+    if np.count_nonzero(mask) < 200:
+        return math.nan
+    mx, my = np.median(x[mask]), np.median(y[mask])
+    mask &= (x - mx) ** 2 + (y - my) ** 2 < 0.5 ** 2
+    if np.count_nonzero(mask) < 200:
         return math.nan
     edge = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)
     rows, c0 = np.nonzero(edge == 1)
@@ -860,7 +871,7 @@ def _com_height_of_frame(z, x_n, y_n, R, p, intr, stride) -> float:
     if not len(rows):
         return math.nan
     cz = np.cumsum(np.pad(np.where(mask, z, 0.0), ((0, 0), (1, 0))), axis=1)
-    ch = np.cumsum(np.pad(np.where(mask, P[..., 2], 0.0), ((0, 0), (1, 0))), axis=1)
+    ch = np.cumsum(np.pad(np.where(mask, h, 0.0), ((0, 0), (1, 0))), axis=1)
     depth = (cz[rows, c1] - cz[rows, c0]) / npx            # mean distance of the run (m)
     height = (ch[rows, c1] - ch[rows, c0]) / npx           # mean lab height of the run (m)
     width = npx * stride * depth / intr.fx                 # run width (m)
