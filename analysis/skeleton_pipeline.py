@@ -24,13 +24,17 @@ Settings (dict, all optional; `settings['skeleton']` if present, else the dict i
   `smooth_px` its depth smoothing, `dense_window_s` the windows around the force events where
   every depth frame is registered - they need the force events' time origin; refine's
   `smooth_px` likewise smooths the legs' depth),
-  lift / fit (LiftSettings / FitSettings fields).
+  lift / fit (LiftSettings / FitSettings fields), landmarks_cache (a dict the caller keeps to
+  analyse the same colour frames again with other settings without re-running the estimator:
+  keyed by the estimator, its options and a hash of the frames and their times; not for
+  `estimator_object`).
 Frontal plane: FPPA, medial knee displacement and the separation ratio are measured in the
 trial's constant frontal plane from the athlete's stance (analysis.angles.stance_right_axis);
 the output's `frontal_plane` gives it.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import asdict, fields
@@ -150,6 +154,15 @@ def _landmarks_from_trial(trial, s: dict, timings: dict):
     if color.unit == "bgr8":
         frames = frames[..., ::-1]
     t_color = np.asarray(color.time_host_s, float)
+    cache, key = s.get("landmarks_cache"), None
+    if cache is not None and s.get("estimator_object") is None:
+        digest = hashlib.sha1(t_color.tobytes())
+        digest.update(np.ascontiguousarray(frames).data)
+        key = (s.get("estimator", "mediapipe"),
+               json.dumps(s.get("estimator_options", {}), sort_keys=True), digest.hexdigest())
+        if key in cache:
+            timings["pose_2d_s"] = 0.0          # the same frames were estimated before
+            return cache[key]
     est = s.get("estimator_object") or make_estimator(s.get("estimator", "mediapipe"),
                                                       **s.get("estimator_options", {}))
     t0 = time.perf_counter()
@@ -159,6 +172,8 @@ def _landmarks_from_trial(trial, s: dict, timings: dict):
         if s.get("estimator_object") is None:
             est.close()
     timings["pose_2d_s"] = time.perf_counter() - t0
+    if key is not None:
+        cache[key] = lm
     return lm
 
 
@@ -206,13 +221,20 @@ def static_reference_from_trial(trial, settings: Optional[dict] = None) -> dict:
     """From the static standing trial: bone lengths (medians), neutral angles and the feet's
     depth template (analysis/skeleton/foot.py). Pass the result as settings['skeleton']['static']
     to analyze_skeleton for the athlete's other trials."""
+    return static_reference_and_landmarks(trial, settings)[0]
+
+
+def static_reference_and_landmarks(trial, settings: Optional[dict] = None):
+    """static_reference_from_trial's result and the static trial's 2D landmarks (with
+    MediaPipe's world landmarks), from one reconstruction of the trial."""
     s = _settings(settings)
     timings = {}
     rec, _, _ = _reconstruct_trial(trial, s, timings)
-    return {"bone_lengths_m": {f"{a}-{b}": v for (a, b), v in rec["bone_lengths"].items()},
-            "reference": kinematics.static_reference(rec["joints_lab_m"]),
-            "foot_template": template_to_json(rec["foot_template"] or {}),
-            "source": "static trial"}
+    ref = {"bone_lengths_m": {f"{a}-{b}": v for (a, b), v in rec["bone_lengths"].items()},
+           "reference": kinematics.static_reference(rec["joints_lab_m"]),
+           "foot_template": template_to_json(rec["foot_template"] or {}),
+           "source": "static trial"}
+    return ref, rec["landmarks"]
 
 
 def _bone_lengths_from(static: dict):

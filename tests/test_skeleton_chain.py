@@ -87,10 +87,8 @@ def mediapipe_squat(tmp_path_factory):
     d = tmp_path_factory.mktemp("chain_mp")
     spec = VirtualSpec(kind="squat", view="front", depth_fps=30.0, window_s=(1.0, 4.6))
     static = VirtualSpec(kind="static", view="front", seed=100, depth_fps=30.0, window_s=(0.5, 1.5))
-    (d / "foot").mkdir()
-    (d / "no_foot").mkdir()
-    return {"foot": run_case(d / "foot", spec, static),
-            "no_foot": run_case(d / "no_foot", spec, static, settings={"foot": {"enabled": False}})}
+    return {"foot": run_case(d, spec, static),      # the second call reuses the renders
+            "no_foot": run_case(d, spec, static, settings={"foot": {"enabled": False}})}
 
 
 def test_mediapipe_squat_dorsiflexion_meets_3_deg_with_the_foot_registration(mediapipe_squat):
@@ -139,9 +137,7 @@ def mediapipe_drop_jump(tmp_path_factory):
     spec = VirtualSpec(kind="dj", view="front", color_fps=30.0, depth_fps=90.0, window_s=(1.6, 3.4))
     static = VirtualSpec(kind="static", view="front", seed=100, color_fps=30.0, depth_fps=30.0,
                          window_s=(0.5, 1.5))
-    (d / "new").mkdir()
-    (d / "old").mkdir()
-    return {"new": run_case(d / "new", spec, static), "old": run_case(d / "old", spec, static, settings=OLD_ROUND1)}
+    return {"new": run_case(d, spec, static), "old": run_case(d, spec, static, settings=OLD_ROUND1)}
 
 
 def test_mediapipe_drop_jump_dorsiflexion_meets_3_deg_at_the_events(mediapipe_drop_jump):
@@ -179,10 +175,8 @@ def mediapipe_squat_45(tmp_path_factory):
     d = tmp_path_factory.mktemp("chain_sq45")
     spec = VirtualSpec(kind="squat", view="45", depth_fps=30.0, window_s=(1.0, 4.6))
     static = VirtualSpec(kind="static", view="45", seed=100, depth_fps=30.0, window_s=(0.5, 1.5))
-    for k in ("new", "old", "old2"):
-        (d / k).mkdir()
-    return {"new": run_case(d / "new", spec, static), "old": run_case(d / "old", spec, static, settings=OLD_ROUND1),
-            "old2": run_case(d / "old2", spec, static, settings=OLD_ROUND2)}
+    return {"new": run_case(d, spec, static), "old": run_case(d, spec, static, settings=OLD_ROUND1),
+            "old2": run_case(d, spec, static, settings=OLD_ROUND2)}
 
 
 def test_mediapipe_squat_45_fppa_meets_3_deg_round_3(mediapipe_squat_45):

@@ -12,6 +12,7 @@ analysis' format (the force chain is checked by its own tests); the camera pose 
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,12 @@ def _motion(spec: VirtualSpec, kind=None):
     kw = {"side": spec.side} if (kind or spec.kind) == "single-leg-squat" else {}
     return simulate_motion(kind or spec.kind, Traits(**spec.traits), seed=spec.seed,
                            reps=None if (kind or spec.kind) == "static" else 1, **kw)
+
+
+def _trial_name(spec: VirtualSpec) -> str:
+    """The file a spec is rendered to: one name per spec (a folder can hold several)."""
+    digest = hashlib.sha1(repr(spec).encode()).hexdigest()[:10]
+    return f"{spec.kind}_{spec.view}_{spec.seed}_{digest}.h5"
 
 
 def _renderer(spec: VirtualSpec, seed: int):
@@ -135,8 +142,10 @@ def world_landmarks_lab(world_mp: np.ndarray, T_lab_from_color: np.ndarray) -> n
     return joints_cam @ T_lab_from_color[:3, :3].T
 
 
-def evaluate(result: dict, motion, static_result: dict, static_motion, T_lab_from_color) -> dict:
-    """Errors (degrees) of ours, MediaPipe world landmarks and 2D FPPA against the truth."""
+def evaluate(result: dict, motion, static_landmarks, static_motion, T_lab_from_color) -> dict:
+    """Errors (degrees) of ours, MediaPipe world landmarks and 2D FPPA against the truth.
+    static_landmarks: the static trial's 2D landmarks (their MediaPipe world landmarks give the
+    peer's static reference)."""
     from analysis.kinematics import APPROACH_SAMPLES_COLOUR, rep_events, value_on_approach
     arr = result["arrays"]
     t = arr["time_s"]
@@ -145,7 +154,7 @@ def evaluate(result: dict, motion, static_result: dict, static_motion, T_lab_fro
     static_truth = static_motion.info["static_ankle_angle_rad"]
     out = {"reps": []}
     world = world_landmarks_lab(lm.world_mediapipe_m, T_lab_from_color)
-    s_world = world_landmarks_lab(static_result["_landmarks"].world_mediapipe_m, T_lab_from_color)
+    s_world = world_landmarks_lab(static_landmarks.world_mediapipe_m, T_lab_from_color)
     axis_true = angles.stance_right_axis(truth)
     try:
         axis_world = angles.stance_right_axis(world)
@@ -226,30 +235,37 @@ def _truth_detector(motion, spec: VirtualSpec, noise_px: float):
                                    r.T_lab_from_color, noise_px=noise_px, seed=spec.seed)
 
 
+# 2D landmarks of the rendered trials already estimated in this process (the pipeline's
+# landmarks_cache): variants of the settings on the same renders run MediaPipe once
+LANDMARKS_CACHE: dict = {}
+
+
 def run_case(workdir, spec: VirtualSpec, static_spec: VirtualSpec | None = None,
              settings: dict | None = None, truth_detector_noise_px: float | None = None) -> dict:
     """Static trial + movement trial through the whole chain; returns the evaluation.
     truth_detector_noise_px: use the TEST-ONLY truth-projection detector with this pixel noise
-    instead of MediaPipe (isolates the depth lifting and the fit from MediaPipe's errors)."""
-    from analysis.skeleton_pipeline import analyze_skeleton, static_reference_from_trial
+    instead of MediaPipe (isolates the depth lifting and the fit from MediaPipe's errors).
+    The trials are rendered into workdir once: later calls with the same specs in the same
+    folder (other settings) reuse them, and MediaPipe's landmarks (LANDMARKS_CACHE)."""
+    from analysis.skeleton_pipeline import analyze_skeleton, static_reference_and_landmarks
     from data.trial import open_trial
     workdir = Path(workdir)
     static_spec = static_spec or VirtualSpec(kind="static", view=spec.view, traits=spec.traits,
                                              seed=spec.seed + 100, color_fps=spec.color_fps,
                                              depth_fps=spec.depth_fps, window_s=(0.5, 1.5))
     smotion = _motion(static_spec)
-    sp = workdir / f"static_{spec.view}_{spec.seed}.h5"
+    sp = workdir / _trial_name(static_spec)
     if not sp.exists():
         write_virtual_trial(sp, static_spec, smotion)
     s = dict(settings or {})
+    s.setdefault("landmarks_cache", LANDMARKS_CACHE)
     if truth_detector_noise_px is not None:
         s["estimator"] = "truth_projection"
         s["estimator_object"] = _truth_detector(smotion, static_spec, truth_detector_noise_px)
     st = open_trial(sp)
-    static = static_reference_from_trial(st, s)
-    s_res = analyze_skeleton(st, s, {"reps": [], "time_origin_host_s": EPOCH_S})
+    static, static_landmarks = static_reference_and_landmarks(st, s)
     st.close()
-    mp_ = workdir / f"{spec.kind}_{spec.view}_{spec.seed}.h5"
+    mp_ = workdir / _trial_name(spec)
     if mp_.exists():            # rendered by an earlier call in this folder (same spec): reused
         motion = _motion(spec)
     else:
@@ -262,8 +278,8 @@ def run_case(workdir, spec: VirtualSpec, static_spec: VirtualSpec | None = None,
     res = analyze_skeleton(tr, s2, force_events_from_truth(motion))
     tr.close()
     T_lab_from_color = _renderer(spec, 0).T_lab_from_color
-    ev = evaluate(res, motion, s_res, smotion, T_lab_from_color)
+    ev = evaluate(res, motion, static_landmarks, smotion, T_lab_from_color)
     ev["timings_s"] = res["timings_s"]
     ev["result"] = res
-    ev["static_result"], ev["static_motion"], ev["motion"] = s_res, smotion, motion
+    ev["static_reference"], ev["static_motion"], ev["motion"] = static, smotion, motion
     return ev
