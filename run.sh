@@ -43,6 +43,8 @@ install_python_packages
 cmd="${1:-demo}"; shift || true
 case "$cmd" in
   demo) exec "$VENV/bin/station" demo "$@" ;;
-  test) exec "$VENV/bin/python" -m pytest "$@" ;;
+  # two workers (CI has 2 cores): each test file runs on one of them, the real-time capture
+  # tests all on the same one (tests/conftest.py); `./run.sh test -n 0` runs one by one
+  test) exec "$VENV/bin/python" -m pytest -n 2 --dist loadfile "$@" ;;
   *) echo "usage: ./run.sh demo|test [args]" >&2; exit 2 ;;
 esac
