@@ -108,6 +108,28 @@ def value_on_approach(time_s: np.ndarray, y: np.ndarray, t: float, n: int = 2) -
     return float(icpt)
 
 
+def value_at_last_sample(time_s: np.ndarray, y: np.ndarray, t: float) -> float:
+    """y at the last sample BEFORE t (at most 1.5 sample periods before t, else NaN): the value
+    at a landing's initial contact read from the last depth frame before it, ASSUMING the value
+    changes little over that gap (at 90 fps depth 0-11 ms; the virtual landings' dorsiflexion moves
+    by 0.1 deg in their last 2-4 ms before the contact - a real ankle plantarflexing at 100 deg/s
+    into the contact would move up to ~1 deg in 11 ms). Unlike value_on_approach's line it
+    extrapolates nothing: a line through 4 per-frame samples (each with its own depth noise)
+    carries their scatter and the approach's slowing into the value (measured, virtual jumps with
+    the legs measured at the depth frames: -2.0 deg mean, 9 of 24 legs > 3 deg; the last frame
+    +0.4 mean, 3 of 24; docs/SKELETON.md)."""
+    time_s = np.asarray(time_s, float)
+    if t is None or not np.isfinite(t) or len(time_s) < 2:
+        return float("nan")
+    i = int(np.searchsorted(time_s, t)) - 1          # the last sample before t
+    if i < 1:
+        return float("nan")
+    dt = float(np.median(np.diff(time_s[max(i - 3, 0):i + 1])))
+    if dt <= 0 or t - time_s[i] > 1.5 * dt:
+        return float("nan")
+    return float(y[i])
+
+
 def rep_events(rep: dict) -> dict:
     """Event times and the analysis phase of one force rep (see the module docstring)."""
     g = rep.get
@@ -142,7 +164,9 @@ def rep_summary(time_s: np.ndarray, curves: dict, valid_leg: dict, rep: dict,
     with tracking_quality = fraction of the phase's frames where the leg had valid 3D
     landmarks. dense: optional {'time_s': (K,), side: {'dorsiflexion': (K,)}} from the depth
     frames registered one by one around the contacts (90 fps): a landing's dorsiflexion at
-    initial contact comes from their approach (value_on_approach over APPROACH_SAMPLES of them),
+    initial contact comes from the last of them before the contact when dense['at_last_frame']
+    (value_at_last_sample; FootSettings.contact_at_last_depth_frame), else from their approach
+    (value_on_approach over APPROACH_SAMPLES of them),
     else from the colour frames' approach (APPROACH_SAMPLES_COLOUR); `dorsiflexion_at_contact_from`
     says which. On the virtual drop jump's noise-free truth the approach reads the contact's
     -12 deg within -4.2..-1.4 deg from 90 fps samples and -0.9..+2.7 from 30 fps samples
@@ -167,6 +191,10 @@ def rep_summary(time_s: np.ndarray, curves: dict, valid_leg: dict, rep: dict,
             if ev["kind"] == "squat" or t is None:
                 return at("dorsiflexion", t), "colour frames (interpolated)"
             if dense is not None and len(dense.get("time_s", ())):
+                if dense.get("at_last_frame"):
+                    v = value_at_last_sample(dense["time_s"], dense[side]["dorsiflexion"], t)
+                    if np.isfinite(v):
+                        return np.degrees(v), "the last of the depth frames before the contact"
                 v = value_on_approach(dense["time_s"], dense[side]["dorsiflexion"], t, APPROACH_SAMPLES)
                 if np.isfinite(v):
                     return np.degrees(v), f"the last {APPROACH_SAMPLES} depth frames before the contact"

@@ -329,7 +329,8 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
     dense_curves = None
     feet = rec.get("feet_at_depth_frames")
     if feet is not None:
-        dense_curves = {"time_s": feet["time_s"] - origin}
+        dense_curves = {"time_s": feet["time_s"] - origin,
+                        "at_last_frame": bool(sk.foot.contact_at_last_depth_frame)}
         for side in SIDES:
             dense_curves[side] = {"dorsiflexion": angles.ankle_dorsiflexion(
                 feet["joints_lab_m"], side, ref[side]["shank_foot_angle_rad"])}
@@ -379,7 +380,7 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
         arrays[f"curve_{name}"] = curves[name]
     if dense_curves is not None:
         # the depth frames registered one by one around the force events (the dorsiflexion at a
-        # landing's contact comes from their approach): kept so the value can be checked
+        # landing's contact comes from the last of them before it): kept so the value can be checked
         arrays["depth_frames_time_s"] = dense_curves["time_s"]
         for side in SIDES:
             arrays[f"depth_frames_{side}_dorsiflexion"] = dense_curves[side]["dorsiflexion"]

@@ -130,3 +130,30 @@ def test_the_free_leg_of_a_single_leg_squat_is_named():
     assert free_leg("single_leg_squat", {}, {}, J) == ("left", "its foot held higher")
     assert free_leg("single_leg_squat", {}, {"stance_side": "left"}, J)[0] == "right"
     assert free_leg("squat", step, {}, J) == (None, None)
+
+
+def test_contact_dorsiflexion_from_the_last_depth_frame(dj):
+    """FootSettings.contact_at_last_depth_frame: with dense['at_last_frame'] the dorsiflexion at a
+    landing's contact is the last depth frame's own value (no line through the approach: on a
+    slowing approach with per-frame noise the 4-sample line overshoots); without it, the line
+    as before. Fails on the old code (it always drew the line)."""
+    m, st, t, J = dj
+    static = kinematics.static_reference(st.joints_at(np.arange(0.5, 1.5, 1 / 30)))
+    curves = kinematics.leg_curves(J, static)
+    rep = force_events_from_truth(m)["reps"][0]
+    ic = m.events["contact"][0]
+    valid = {s: np.ones(len(t), bool) for s in ("left", "right")}
+    td = ic - 0.004 - np.arange(8)[::-1] / 90.0           # 90 fps, the last 4 ms before the contact
+    # a slowing approach (+3, +1, +0.3, 0 deg over the last frames) with the last frame at 7 deg
+    y = np.radians(np.array([-20.0, -14.0, -9.0, -5.0, 2.0, 4.0, 6.0, 7.0]))
+    dense = {"time_s": td, "left": {"dorsiflexion": y}, "right": {"dorsiflexion": y}}
+    line = kinematics.rep_summary(t, curves, valid, rep, dense=dense)
+    last = kinematics.rep_summary(t, curves, valid, rep, dense=dict(dense, at_last_frame=True))
+    assert last["left"]["dorsiflexion_at_contact_deg"] == pytest.approx(7.0)
+    assert last["left"]["dorsiflexion_at_contact_from"] == "the last of the depth frames before the contact"
+    assert line["left"]["dorsiflexion_at_contact_deg"] > 7.5
+    assert line["left"]["dorsiflexion_at_contact_from"] == "the last 4 depth frames before the contact"
+    # the last frame too long before the contact (> 1.5 frame periods): the colour frames' approach
+    far = dict(dense, time_s=td - 0.02, at_last_frame=True)
+    assert kinematics.rep_summary(t, curves, valid, rep, dense=far)["left"]["dorsiflexion_at_contact_from"] \
+        == "the last 3 colour frames before the contact"

@@ -98,3 +98,55 @@ def test_pelvis_points_are_not_taken_for_the_thigh_deep_in_a_squat():
     print("FPPA error without / with the pelvis competing:", np.round(err[False], 2), np.round(err[True], 2))
     assert min(err[False]) < -2.0                       # the bias, both legs varus
     assert np.mean(np.abs(err[True])) < 0.5 * np.mean(np.abs(err[False]))
+
+
+def test_legs_are_measured_at_the_depth_frames_between_colour_frames():
+    """RefineSettings.at_depth_frames: at a depth frame between two colour frames the legs come
+    from that frame's own depth, not from the colour frames' linear interpolation. The shank
+    here moves non-linearly (as it turns back at a landing's contact): colour frames at squat 0.4
+    and 0.9, the depth frame half-way in time at squat 0.85 - interpolated, the shank's pitch is
+    7.0 deg off; refined to its depth (4 select-fit rounds), measured 0.4 / 0.3 deg (2 rounds:
+    1.3 / 1.8). Fails without refine_legs_at_depth_frames (the old pipeline read the interpolated
+    shank)."""
+    from drivers.athlete.render import Renderer
+    from drivers.athlete.render_pose import simple_pose_lab
+    from analysis.skeleton.refine import refine_legs_at_depth_frames
+    from analysis.skeleton.reconstruct import _feet_at_depth_frames
+    from analysis.skeleton.reconstruct import SkeletonSettings
+    r = Renderer(standard_camera_pose("front"), seed=5)
+    cam = CameraSetup(D435_DEPTH_848x480, D435_COLOR_640x480, T_COLOR_FROM_DEPTH_D435, 0.001,
+                      r.T_lab_from_depth)
+    to_cam = invert_pose(cam.T_lab_from_color)
+    colour_lab = [simple_pose_lab(squat=0.4), simple_pose_lab(squat=0.9)]
+    mid_lab = simple_pose_lab(squat=0.85)
+    colour_cam = np.stack([transform_points(to_cam, p) for p in colour_lab])
+    xy = np.stack([D435_COLOR_640x480.project(p) for p in colour_cam])
+    vis = np.ones(xy.shape[:2])
+    depth = [r.depth(colour_lab[0], 0), r.depth(mid_lab, 1), r.depth(colour_lab[1], 2)]
+    tc, td = np.array([0.0, 1 / 30]), np.array([0.0, 1 / 60, 1 / 30])
+    L = {(f"{s}_{a}", f"{s}_{b}"): float(np.linalg.norm(colour_cam[0, JOINT_INDEX[f"{s}_{a}"]]
+                                                         - colour_cam[0, JOINT_INDEX[f"{s}_{b}"]]))
+         for s in ("left", "right") for a, b in (("hip", "knee"), ("knee", "ankle"))}
+    out, n_pts = refine_legs_at_depth_frames(colour_cam, xy, vis, depth, td, tc, [1], cam, L, 1.75,
+                                             RefineSettings())
+    assert (n_pts > 0).all()
+
+    def shank_pitch_deg(J, side):
+        v = J[JOINT_INDEX[f"{side}_knee"]] - J[JOINT_INDEX[f"{side}_ankle"]]
+        return np.degrees(np.arctan2(v[1], v[2]))           # forward lean in the lab's y-z plane
+
+    # the same through the reconstruction's depth-frame joints (what the contact's value reads)
+    dense = {"depth_index": [1], "heel_cam": np.full((1, 2, 3), np.nan), "toe_cam": np.full((1, 2, 3), np.nan),
+             "joints_cam": out, "legs_refined": n_pts}
+    joints_lab = np.stack([transform_points(cam.T_lab_from_color, p) for p in colour_cam])
+    feet = _feet_at_depth_frames(dense, td, tc, joints_lab, cam, SkeletonSettings())
+    interp = 0.5 * (joints_lab[0] + joints_lab[1])
+    for side in ("left", "right"):
+        true = shank_pitch_deg(mid_lab, side)
+        e_interp = shank_pitch_deg(interp, side) - true
+        e_meas = shank_pitch_deg(transform_points(cam.T_lab_from_color, out[0]), side) - true
+        e_feet = shank_pitch_deg(feet["joints_lab_m"][0], side) - true
+        print(side, "shank pitch error: interpolated %.1f, measured %.1f deg" % (e_interp, e_meas))
+        assert abs(e_interp) > 5.0
+        assert abs(e_meas) < 1.0
+        assert e_feet == pytest.approx(e_meas, abs=1e-9)

@@ -70,6 +70,12 @@ class FootSettings:
                                      # the landing phase; squats: the bottom +- this) EVERY depth
                                      # frame is registered (3 per color frame at 90 / 30 fps) and the
                                      # foot's rotation per color frame is their mean; 0 = off
+    contact_at_last_depth_frame: bool = True   # a landing's dorsiflexion at initial contact is read
+                                     # at the last densely registered depth frame before the contact
+                                     # (0-11 ms before it at 90 fps; assumes the ankle barely moves in
+                                     # that gap), whose shank is measured there too
+                                     # (RefineSettings.at_depth_frames), instead of a line through the
+                                     # last 4 (kinematics.value_at_last_sample); False = the line
 
 
 _IDX = {s: {n: JOINT_INDEX[f"{s}_{n}"] for n in ("knee", "ankle", "heel", "toe")} for s in ("left", "right")}

@@ -19,7 +19,8 @@ from analysis.skeleton.fit import (FitSettings, estimate_bone_lengths, fit_frame
 from analysis.skeleton.lift import (LiftSettings, fill_short_gaps, heel_on_toe_level,
                                     sample_surface_depths, surface_offsets_m, surface_to_centre)
 from analysis.skeleton.mapping import landmarks_to_joints
-from analysis.skeleton.refine import RefineSettings, refine_legs, segment_radius_m
+from analysis.skeleton.refine import (RefineSettings, refine_legs, refine_legs_at_depth_frames,
+                                      segment_radius_m)
 from analysis.skeleton.foot import FootSettings, build_foot_template, register_feet
 from drivers.camera_model import Intrinsics, invert_pose
 
@@ -181,6 +182,15 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
         t2 = time.perf_counter()
         timings["foot_s"] = timings.get("foot_s", 0.0) + t2 - t1
         t1 = t2
+    if s.refine.enabled and s.refine.at_depth_frames and dense_feet.get("depth_index"):
+        # the legs measured at the densely registered depth frames (the shank at a landing's
+        # contact; see refine_legs_at_depth_frames)
+        dense_feet["joints_cam"], dense_feet["legs_refined"] = refine_legs_at_depth_frames(
+            joints_cam, xy, vis, depth_frames, depth_time_s, lm.time_s, dense_feet["depth_index"], cam,
+            bone_lengths, s.lift.stature_m, s.refine, s.fit.min_visibility)
+        t2 = time.perf_counter()
+        timings["refine_s"] = timings.get("refine_s", 0.0) + t2 - t1
+        t1 = t2
     rate = 1.0 / np.median(np.diff(lm.time_s)) if len(lm.time_s) > 1 else 30.0
     filt = lowpass_piecewise(joints_cam, lm.time_s, rate, s.fit.cutoff_hz, s.fit.filter_order,
                              filter_breaks_s if s.fit.split_at_contact else ())
@@ -211,7 +221,9 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
 def _feet_at_depth_frames(dense_feet: dict, depth_time_s, color_time_s, joints_lab, cam, s) -> dict | None:
     """The densely registered depth frames as joints of their own (lab frame, plate time base):
     every joint moved linearly in time from the filtered colour-rate joints, heel and toe from
-    that depth frame's own foot registration. None when no frame was registered densely."""
+    that depth frame's own foot registration, and (RefineSettings.at_depth_frames) each leg's
+    hip, knee and ankle from its refinement to that depth frame where it succeeded. None when
+    no frame was registered densely."""
     if not dense_feet.get("depth_index"):
         return None
     k = np.asarray(dense_feet["depth_index"], int)
@@ -221,6 +233,13 @@ def _feet_at_depth_frames(dense_feet: dict, depth_time_s, color_time_s, joints_l
     flat = joints_lab.reshape(len(tc), -1)
     for c in range(flat.shape[1]):
         J.reshape(len(k), -1)[:, c] = np.interp(td, tc, flat[:, c], left=np.nan, right=np.nan)
+    if "joints_cam" in dense_feet:
+        # legs refined to the depth frame's own points (refine_legs_at_depth_frames), unfiltered
+        meas = to_lab(np.asarray(dense_feet["joints_cam"], float), cam.T_lab_from_color)
+        for li, side in enumerate(("left", "right")):
+            ok = np.asarray(dense_feet["legs_refined"])[:, li] > 0
+            for n in ("hip", "knee", "ankle"):
+                J[ok, JOINT_INDEX[f"{side}_{n}"]] = meas[ok, JOINT_INDEX[f"{side}_{n}"]]
     heel = to_lab(np.asarray(dense_feet["heel_cam"], float), cam.T_lab_from_color)
     toe = to_lab(np.asarray(dense_feet["toe_cam"], float), cam.T_lab_from_color)
     for li, side in enumerate(("left", "right")):

@@ -43,6 +43,13 @@ wrong minimum cost ~3x the right one there). Only the hip's depth is borrowed fr
 frame: a whole previous-frame leg as the second start was tried and let a frame's left/right
 swap persist in the drop jump (the near leg's points fit a leg better than the far leg's own).
 
+At the depth frames between colour frames (round 5, `at_depth_frames`): where the foot is
+registered in every depth frame around a landing (foot.py's dense window, 90 fps), the legs are
+refined to each of those depth frames too (refine_legs_at_depth_frames), from the colour frames'
+pose interpolated to that time, so a dorsiflexion read there has a measured shank; measured on the
+virtual jumps: the shank at the last depth frame before the contact +4.1 deg mean interpolated,
++1.0 measured (docs/SKELETON.md). Cost: ~2 s more refinement per drop jump trial (loaded machine).
+
 Radii (anthropometry, not the renderer): the radius of the uniform cylinder of de Leva's (1996,
 Table 4, male) segment mass and length at body density 1050 kg/m^3 (Winter 2009), from the
 athlete's stature and mass: r = sqrt(m_seg / (rho pi L_seg)). NOTE: the virtual athlete's renderer
@@ -54,7 +61,7 @@ the frontal view; docs/SKELETON.md gives the measured sensitivity.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -126,6 +133,14 @@ class RefineSettings:
                                      # its viewing ray to the previous frame's refined hip depth (when
                                      # that differs by more than band_m); the lower final robust cost
                                      # (prior term excluded) wins
+    at_depth_frames: bool = True     # the legs are also refined to each depth frame registered densely
+                                     # around a landing's contact (foot.py's dense window), so that the
+                                     # dorsiflexion read there has that frame's measured shank, not the
+                                     # colour frames' interpolated one (refine_legs_at_depth_frames)
+    rounds_at_depth_frames: int = 4  # ... with this many select-fit rounds: the start (the colour
+                                     # frames' interpolation) is several degrees off where the shank
+                                     # turns; 2 rounds left 1.3-1.8 deg of a 7 deg start offset in the
+                                     # shank, 4 rounds 0.3-0.4 (tests/test_skeleton_refine.py)
 
 
 _LEG = {side: [JOINT_INDEX[f"{side}_{n}"] for n in ("hip", "knee", "ankle")] for side in ("left", "right")}
@@ -275,69 +290,129 @@ def refine_legs(joints_color_m, xy_px, vis, depth_frames, depth_time_s, color_ti
     out = np.array(joints_color_m, dtype=float, copy=True)
     T = len(out)
     n_used = np.zeros((T, 2), dtype=int)
-    r_thigh = segment_radius_m("thigh", stature_m, s.mass_kg)
-    r_shank = segment_radius_m("shank", stature_m, s.mass_kg)
-    r_fore = segment_radius_m("forearm", stature_m, s.mass_kg)
-    r_pelvis = segment_radius_m("lower_trunk", stature_m, s.mass_kg) if s.pelvis_competes else 0.0
-    ci = cam.color_intrinsics
+    radii = _radii(stature_m, s)
     depth_time_s = np.asarray(depth_time_s, float)
     for t in range(T):
-        P = out[t]
-        legs_ok = [np.isfinite(P[_LEG[side]]).all() for side in ("left", "right")]
-        if not any(legs_ok):
-            continue
         k = int(np.argmin(np.abs(depth_time_s - color_time_s[t])))
-        leg_pts = np.concatenate([P[_LEG[side]] for side, ok in zip(("left", "right"), legs_ok) if ok])
-        points = _depth_points_color(np.asarray(depth_frames[k]), cam.depth_scale_m, cam.depth_intrinsics,
-                                     cam.T_color_from_depth, leg_pts, s.stride_px, 0.15, s.smooth_px,
-                                     s.smooth_delta_m)
-        if len(points) < s.min_points:
-            continue
-        order = [0, 1]
-        P_fit = P.copy()
-        if s.far_leg_again_m > 0 and all(legs_ok):
-            dz = P[_LEG["left"][0], 2] - P[_LEG["right"][0], 2]
-            if abs(dz) > s.far_leg_again_m:
-                order.append(0 if dz > 0 else 1)
-        for pass_i, li in enumerate(order):
-            side = ("left", "right")[li]
-            if not legs_ok[li]:
-                continue
-            idx = _LEG[side]
-            x = P[idx].ravel().copy()
-            if pass_i == 2 and s.far_hip_from_near:
-                o = _LEG[("right", "left")[li]]
-                x[0:3] = P_fit[idx[0]] + (out[t, o[0]] - P_fit[o[0]])
-            L_thigh = bone_lengths.get((f"{side}_hip", f"{side}_knee"), np.nan)
-            L_shank = bone_lengths.get((f"{side}_knee", f"{side}_ankle"), np.nan)
-            if not (np.isfinite(L_thigh) and np.isfinite(L_shank)):
-                continue
-            seen = (vis[t, idx] >= min_visibility) & np.isfinite(xy_px[t, idx]).all(axis=1)
-            uv = np.where(seen[:, None], xy_px[t, idx], 0.0)
-            w2d = np.where(seen, s.weight_2d, 0.0)
-            starts = [x]
-            if s.multi_start and t > 0 and n_used[t - 1, li] > 0:
-                # second start: the hip moved along its own viewing ray (direction kept) to the
-                # previous frame's refined hip depth; knee and ankle as they are
-                zp, zh = out[t - 1, idx[0], 2], x[2]
-                if np.isfinite(zp) and zh > 0.1 and abs(zp - zh) > s.band_m:
-                    xa = x.copy()
-                    xa[0:3] *= zp / zh
-                    starts.append(xa)
-            best = (np.inf, 0, None)
-            for x_start in starts:
-                xr, used, cost = _leg_rounds(x_start, out[t], li, idx, points, uv, w2d, L_thigh, L_shank,
-                                             r_thigh, r_shank, r_fore, ci, s, r_pelvis)
-                if used and cost < best[0]:
-                    best = (cost, used, xr)
-            if best[1]:
-                out[t, idx] = best[2].reshape(3, 3)
-                n_used[t, li] = best[1]
+        prev = (out[t - 1], n_used[t - 1]) if t > 0 else None
+        out[t], n_used[t] = _refine_frame(out[t], xy_px[t], vis[t], np.asarray(depth_frames[k]), cam,
+                                          bone_lengths, radii, s, min_visibility, prev)
     if s.despike_tol_m > 0 and _oblique(out, n_used, s):
         _despike(out, [_LEG[side][0] for side in ("left", "right")], s)
     if s.pelvis_tol_m > 0 and s.far_leg_again_m > 0:
         _pelvis_outliers(out, n_used, s)
     return out, n_used
+
+
+def refine_legs_at_depth_frames(joints_color_m, xy_px, vis, depth_frames, depth_time_s, color_time_s,
+                                depth_index, cam, bone_lengths: dict, stature_m: float, s: RefineSettings,
+                                min_visibility=0.5):
+    """The legs MEASURED at the given depth frames (between colour frames): per depth frame k,
+    the colour-rate joints (already refined) and 2D landmarks moved linearly to the depth frame's
+    time are the start, and each leg is refined to that depth frame's own points (the same
+    cylinder model, rounds and point selection as refine_legs; multi_start from the previous
+    depth frame of the list). Returns (K, J, 3) joints (colour camera frame; a leg that could
+    not be refined keeps the interpolated start) and (K, 2) points used per leg (0 = not
+    refined).
+
+    Why (`RefineSettings.at_depth_frames`): a landing's dorsiflexion at initial contact is read
+    from the depth frames registered one by one around the contact (90 fps, foot.py's dense
+    window); their foot is that frame's own, but their shank was the colour frames' (30 fps)
+    linear interpolation - across the contact, where the shank turns back, +3..+4.5 deg off at
+    the last depth frame before the contact on the virtual drop jumps (carried forward from the
+    colour frames before instead: -1.7..-4.6, the shank slows into the contact). Measured here,
+    shank and foot of such a frame come from the same depth image."""
+    J = np.asarray(joints_color_m, float)
+    tc = np.asarray(color_time_s, float)
+    td = np.asarray(depth_time_s, float)
+    idx = np.asarray(depth_index, int)
+    K = len(idx)
+    out = np.full((K,) + J.shape[1:], np.nan)
+    n_used = np.zeros((K, 2), dtype=int)
+    radii = _radii(stature_m, s)
+    s = replace(s, rounds=max(s.rounds, s.rounds_at_depth_frames))
+    xy = np.asarray(xy_px, float)
+    vis = np.asarray(vis, float)
+    for q, k in enumerate(idx):
+        tq = td[k]
+        i = int(np.clip(np.searchsorted(tc, tq) - 1, 0, max(len(tc) - 2, 0)))
+        j = min(i + 1, len(tc) - 1)
+        w = float(np.clip((tq - tc[i]) / (tc[j] - tc[i]), 0.0, 1.0)) if j > i else 0.0
+        P = (1 - w) * J[i] + w * J[j]
+        P = np.where(np.isfinite(P), P, J[i] if w < 0.5 else J[j])
+        uv = (1 - w) * xy[i] + w * xy[j]
+        vv = np.minimum(vis[i], vis[j])
+        prev = (out[q - 1], n_used[q - 1]) if q > 0 and idx[q - 1] == k - 1 else None
+        out[q], n_used[q] = _refine_frame(P, uv, vv, np.asarray(depth_frames[k]), cam, bone_lengths,
+                                          radii, s, min_visibility, prev)
+    return out, n_used
+
+
+def _radii(stature_m, s: RefineSettings):
+    return (segment_radius_m("thigh", stature_m, s.mass_kg), segment_radius_m("shank", stature_m, s.mass_kg),
+            segment_radius_m("forearm", stature_m, s.mass_kg),
+            segment_radius_m("lower_trunk", stature_m, s.mass_kg) if s.pelvis_competes else 0.0)
+
+
+def _refine_frame(P, xy_t, vis_t, depth, cam, bone_lengths, radii, s: RefineSettings, min_visibility,
+                  prev=None):
+    """One frame: P (J, 3) joints (colour camera frame), xy_t (J, 2) / vis_t (J,) its 2D
+    landmarks, depth its depth image, prev optional (joints (J, 3), points used (2,)) of the
+    previous frame (multi_start). Returns (joints with the legs refined, (2,) points used)."""
+    r_thigh, r_shank, r_fore, r_pelvis = radii
+    ci = cam.color_intrinsics
+    P = np.array(P, dtype=float, copy=True)
+    cur = P.copy()
+    used_out = np.zeros(2, dtype=int)
+    legs_ok = [np.isfinite(P[_LEG[side]]).all() for side in ("left", "right")]
+    if not any(legs_ok):
+        return cur, used_out
+    leg_pts = np.concatenate([P[_LEG[side]] for side, ok in zip(("left", "right"), legs_ok) if ok])
+    points = _depth_points_color(depth, cam.depth_scale_m, cam.depth_intrinsics,
+                                 cam.T_color_from_depth, leg_pts, s.stride_px, 0.15, s.smooth_px,
+                                 s.smooth_delta_m)
+    if len(points) < s.min_points:
+        return cur, used_out
+    order = [0, 1]
+    if s.far_leg_again_m > 0 and all(legs_ok):
+        dz = P[_LEG["left"][0], 2] - P[_LEG["right"][0], 2]
+        if abs(dz) > s.far_leg_again_m:
+            order.append(0 if dz > 0 else 1)
+    for pass_i, li in enumerate(order):
+        side = ("left", "right")[li]
+        if not legs_ok[li]:
+            continue
+        idx = _LEG[side]
+        x = cur[idx].ravel().copy()   # a far leg's second pass starts from its first
+        if pass_i == 2 and s.far_hip_from_near:
+            o = _LEG[("right", "left")[li]]
+            x[0:3] = P[idx[0]] + (cur[o[0]] - P[o[0]])
+        L_thigh = bone_lengths.get((f"{side}_hip", f"{side}_knee"), np.nan)
+        L_shank = bone_lengths.get((f"{side}_knee", f"{side}_ankle"), np.nan)
+        if not (np.isfinite(L_thigh) and np.isfinite(L_shank)):
+            continue
+        seen = (vis_t[idx] >= min_visibility) & np.isfinite(xy_t[idx]).all(axis=1)
+        uv = np.where(seen[:, None], xy_t[idx], 0.0)
+        w2d = np.where(seen, s.weight_2d, 0.0)
+        starts = [x]
+        if s.multi_start and prev is not None and prev[1][li] > 0:
+            # second start: the hip moved along its own viewing ray (direction kept) to the
+            # previous frame's refined hip depth; knee and ankle as they are
+            zp, zh = prev[0][idx[0], 2], x[2]
+            if np.isfinite(zp) and zh > 0.1 and abs(zp - zh) > s.band_m:
+                xa = x.copy()
+                xa[0:3] *= zp / zh
+                starts.append(xa)
+        best = (np.inf, 0, None)
+        for x_start in starts:
+            xr, used, cost = _leg_rounds(x_start, cur, li, idx, points, uv, w2d, L_thigh, L_shank,
+                                         r_thigh, r_shank, r_fore, ci, s, r_pelvis)
+            if used and cost < best[0]:
+                best = (cost, used, xr)
+        if best[1]:
+            cur[idx] = best[2].reshape(3, 3)
+            used_out[li] = best[1]
+    return cur, used_out
 
 
 def _leg_rounds(x, cur0, li, idx, points, uv, w2d, L_thigh, L_shank, r_thigh, r_shank, r_fore, ci, s,
