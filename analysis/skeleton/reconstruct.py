@@ -183,11 +183,16 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
         timings["foot_s"] = timings.get("foot_s", 0.0) + t2 - t1
         t1 = t2
     if s.refine.enabled and s.refine.at_depth_frames and dense_feet.get("depth_index"):
-        # the legs measured at the densely registered depth frames (the shank at a landing's
-        # contact; see refine_legs_at_depth_frames)
-        dense_feet["joints_cam"], dense_feet["legs_refined"] = refine_legs_at_depth_frames(
-            joints_cam, xy, vis, depth_frames, depth_time_s, lm.time_s, dense_feet["depth_index"], cam,
-            bone_lengths, s.lift.stature_m, s.refine, s.fit.min_visibility)
+        # the legs measured at the densely registered depth frames whose joints would otherwise
+        # be interpolated across a landing's contact (see refine_legs_at_depth_frames)
+        k_all = np.asarray(dense_feet["depth_index"], int)
+        across = _across_contacts(np.asarray(depth_time_s, float)[k_all], lm.time_s, filter_breaks_s)
+        dense_feet["joints_cam"] = np.full((len(k_all),) + joints_cam.shape[1:], np.nan)
+        dense_feet["legs_refined"] = np.zeros((len(k_all), 2), dtype=int)
+        if across.any():
+            dense_feet["joints_cam"][across], dense_feet["legs_refined"][across] = refine_legs_at_depth_frames(
+                joints_cam, xy, vis, depth_frames, depth_time_s, lm.time_s, k_all[across], cam,
+                bone_lengths, s.lift.stature_m, s.refine, s.fit.min_visibility)
         t2 = time.perf_counter()
         timings["refine_s"] = timings.get("refine_s", 0.0) + t2 - t1
         t1 = t2
@@ -216,6 +221,18 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
         "foot_pose_lab": np.einsum("ij,tsjk->tsik", cam.T_lab_from_color, foot_poses),
         "feet_at_depth_frames": feet_at_depth,
     }
+
+
+def _across_contacts(t_depth, t_color, contacts) -> np.ndarray:
+    """(K,) bool: the depth times inside a colour-frame interval [t_i, t_i+1] that holds a
+    contact - there the colour frames' joints, interpolated, would cross the landing's kink."""
+    t_depth, t_color = np.asarray(t_depth, float), np.asarray(t_color, float)
+    out = np.zeros(len(t_depth), bool)
+    for c in contacts or ():
+        i = int(np.searchsorted(t_color, c)) - 1
+        if 0 <= i < len(t_color) - 1:
+            out |= (t_depth >= t_color[i]) & (t_depth <= t_color[i + 1])
+    return out
 
 
 def _feet_at_depth_frames(dense_feet: dict, depth_time_s, color_time_s, joints_lab, cam, s) -> dict | None:

@@ -45,10 +45,12 @@ swap persist in the drop jump (the near leg's points fit a leg better than the f
 
 At the depth frames between colour frames (round 5, `at_depth_frames`): where the foot is
 registered in every depth frame around a landing (foot.py's dense window, 90 fps), the legs are
-refined to each of those depth frames too (refine_legs_at_depth_frames), from the colour frames'
-pose interpolated to that time, so a dorsiflexion read there has a measured shank; measured on the
-virtual jumps: the shank at the last depth frame before the contact +4.1 deg mean interpolated,
-+1.0 measured (docs/SKELETON.md). Cost: ~2 s more refinement per drop jump trial (loaded machine).
+refined to the depth frames between the colour frames either side of the contact too
+(refine_legs_at_depth_frames), from the colour frames' pose interpolated to that time, so a
+dorsiflexion read there has a measured shank; measured on the virtual jumps: the shank at the
+last depth frame before the contact +4.1 deg mean interpolated, +1.0 measured
+(docs/SKELETON.md). Refining every dense depth frame instead cost 3.7 s more per 5 s drop jump
+(bench: 3.93 -> 5.10 x real time) for the same contact values.
 
 Radii (anthropometry, not the renderer): the radius of the uniform cylinder of de Leva's (1996,
 Table 4, male) segment mass and length at body density 1050 kg/m^3 (Winter 2009), from the
@@ -133,10 +135,12 @@ class RefineSettings:
                                      # its viewing ray to the previous frame's refined hip depth (when
                                      # that differs by more than band_m); the lower final robust cost
                                      # (prior term excluded) wins
-    at_depth_frames: bool = True     # the legs are also refined to each depth frame registered densely
-                                     # around a landing's contact (foot.py's dense window), so that the
-                                     # dorsiflexion read there has that frame's measured shank, not the
-                                     # colour frames' interpolated one (refine_legs_at_depth_frames)
+    at_depth_frames: bool = True     # the legs are also refined to the depth frames registered densely
+                                     # (foot.py's dense window) between the colour frames either side of a
+                                     # landing's contact, so that the dorsiflexion read there has that
+                                     # frame's measured shank, not the colour frames' interpolated one
+                                     # across the contact (refine_legs_at_depth_frames; elsewhere the
+                                     # interpolation crosses no kink and is kept)
     rounds_at_depth_frames: int = 4  # ... with this many select-fit rounds: the start (the colour
                                      # frames' interpolation) is several degrees off where the shank
                                      # turns; 2 rounds left 1.3-1.8 deg of a 7 deg start offset in the
