@@ -64,7 +64,7 @@ def plate_area_lab(trial) -> tuple:
 
 def depth_frames(trial) -> DepthFrames:
     """The depth stream, intrinsics and camera pose of a trial (as
-    station.capture_session.camera_com_height reads them). ValueError when one is missing."""
+    calibration.movement_sync.camera_com_height reads them). ValueError when one is missing."""
     from drivers.camera_model import Intrinsics
     cals = trial.calibrations()
     if "camera_pose" not in cals:

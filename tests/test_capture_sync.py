@@ -1,7 +1,7 @@
 """Time sync you can trust: a simulated 2-minute session (virtual plate on a pty, virtual
 RealSense software_device at the real camera's depth rate of 90 fps, fed by the renderer) with a
 known camera<->plate time error injected (40 ms + 50 ppm), through the real recorder, trial
-files and the passive sync (station/capture_session.movement_sync: OpenCap's COM-acceleration
+files and the passive sync (calibration/movement_sync.movement_sync: OpenCap's COM-acceleration
 cross-correlation per movement window) and the session's clock fit
 (calibration/time_sync.fit_session_drift). The fit must give the injected offset within 2 ms at
 every trial."""
