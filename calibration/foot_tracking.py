@@ -62,24 +62,34 @@ def plate_area_lab(trial) -> tuple:
     return (min(a for a, _ in xs), max(b for _, b in xs), min(a for a, _ in ys), max(b for _, b in ys))
 
 
-def depth_frames(trial) -> DepthFrames:
-    """The depth stream, intrinsics and camera pose of a trial (as
-    calibration.movement_sync.camera_com_height reads them). ValueError when one is missing."""
-    from drivers.camera_model import Intrinsics
+def depth_camera_pose(trial) -> np.ndarray:
+    """T_lab_from_depth (4, 4): the depth camera's pose from /calibration/camera_pose
+    (T_lab_from_camera is taken as the depth camera's, CONTRACTS.md). ValueError when absent."""
     cals = trial.calibrations()
     if "camera_pose" not in cals:
         raise ValueError("the trial has no camera pose (/calibration/camera_pose)")
     arr = dict(cals["camera_pose"].arrays)
-    T = np.asarray(arr.get("T_lab_from_depth", arr.get("T_lab_from_camera")), float)
+    return np.asarray(arr.get("T_lab_from_depth", arr.get("T_lab_from_camera")), float)
+
+
+def depth_intrinsics(trial, stream):
+    """(Intrinsics, depth_scale_m) of a depth stream, from its device's `depth` description."""
+    from drivers.camera_model import Intrinsics
+    d = trial.devices()[stream.device].attrs.get("depth")
+    if isinstance(d, str):
+        d = json.loads(d)
+    return Intrinsics.from_dict(d["intrinsics"]), float(d.get("depth_scale_m") or 0.001)
+
+
+def depth_frames(trial) -> DepthFrames:
+    """The depth stream, intrinsics and camera pose of a trial, cut to the plate area.
+    ValueError when one is missing."""
+    T = depth_camera_pose(trial)
     streams = trial.streams()
     if "depth" not in streams or len(streams["depth"]) < 3:
         raise ValueError("the trial has no depth frames")
     st = streams["depth"]
-    d = trial.devices()[st.device].attrs.get("depth")
-    if isinstance(d, str):
-        d = json.loads(d)
-    intr = Intrinsics.from_dict(d["intrinsics"])
-    scale = float(d.get("depth_scale_m") or 0.001)
+    intr, scale = depth_intrinsics(trial, st)
     m = AREA_MARGIN_M
     x0, x1, y0, y1 = plate_area_lab(trial)
     area = (x0 - m, x1 + m, y0 - m, y1 + m)

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from analysis.constants import G
+from calibration.foot_tracking import depth_camera_pose, depth_intrinsics
 from calibration.time_sync import lowpass_zero_lag, parabolic_peak_shift
 
 SYNC_CUTOFF_HZ = 4.0
@@ -159,20 +160,9 @@ def camera_com_height(trial, stride: int = 2):
     virtual CMJ rendered at 90 fps with no time error, passive_offset per window: the plain
     centroid came out -14.7 ms (push-off) and +11.8 ms (landing), the slice-volume estimate
     +0.07 / +0.01 ms for a frontal camera and -4.2 / +3.2 ms at 45 degrees.)"""
-    from drivers.camera_model import Intrinsics
-    cals = trial.calibrations()
-    if "camera_pose" not in cals:
-        raise ValueError("the trial has no camera pose (/calibration/camera_pose)")
-    arr = dict(cals["camera_pose"].arrays)
-    T = np.asarray(arr.get("T_lab_from_depth", arr.get("T_lab_from_camera")), float)
+    T = depth_camera_pose(trial)
     st = trial.stream("depth")
-    dev = trial.devices()[st.device]
-    d = dev.attrs.get("depth")
-    if isinstance(d, str):
-        import json
-        d = json.loads(d)
-    intr = Intrinsics.from_dict(d["intrinsics"])
-    scale = float(d.get("depth_scale_m") or 0.001)
+    intr, scale = depth_intrinsics(trial, st)
     v, u = np.mgrid[0:intr.height:stride, 0:intr.width:stride]
     rays = np.stack([(u - intr.ppx) / intr.fx, (v - intr.ppy) / intr.fy, np.ones(u.shape)], -1)
     rays_lab = rays @ T[:3, :3].T            # lab-frame point per metre of depth, per pixel

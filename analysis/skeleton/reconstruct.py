@@ -187,12 +187,13 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
         # be interpolated across a landing's contact (see refine_legs_at_depth_frames)
         k_all = np.asarray(dense_feet["depth_index"], int)
         across = _across_contacts(np.asarray(depth_time_s, float)[k_all], lm.time_s, filter_breaks_s)
-        dense_feet["joints_cam"] = np.full((len(k_all),) + joints_cam.shape[1:], np.nan)
-        dense_feet["legs_refined"] = np.zeros((len(k_all), 2), dtype=int)
         if across.any():
-            dense_feet["joints_cam"][across], dense_feet["legs_refined"][across] = refine_legs_at_depth_frames(
+            J = np.full((len(k_all),) + joints_cam.shape[1:], np.nan)
+            used = np.zeros((len(k_all), 2), dtype=int)
+            J[across], used[across] = refine_legs_at_depth_frames(
                 joints_cam, xy, vis, depth_frames, depth_time_s, lm.time_s, k_all[across], cam,
                 bone_lengths, s.lift.stature_m, s.refine, s.fit.min_visibility)
+            dense_feet["joints_cam"], dense_feet["legs_refined"] = J, used
         t2 = time.perf_counter()
         timings["refine_s"] = timings.get("refine_s", 0.0) + t2 - t1
         t1 = t2
