@@ -27,9 +27,10 @@ MIN_LANDING_PHASE_S = 0.4
 def static_reference(joints_lab: np.ndarray) -> dict:
     """Neutral values from a static standing trial (or its quiet frames): per side the mean
     shank-foot angle (rad; dorsiflexion's zero) and medial knee displacement (m, in the stance's
-    frontal plane)."""
-    out = {}
+    frontal plane); 'right_axis_lab': the stance's right axis (list of 3, lab frame, or None),
+    the frontal plane for a trial that has no stance of its own (see frontal_axis)."""
     axis = _stance_axis_or_none(joints_lab)
+    out = {"right_axis_lab": None if axis is None else [float(v) for v in axis]}
     for side in SIDES:
         out[side] = {
             "shank_foot_angle_rad": float(np.nanmedian(angles.ankle_shank_foot_angle(joints_lab, side))),
@@ -45,14 +46,38 @@ def _stance_axis_or_none(joints_lab):
         return None
 
 
+def frontal_axis(joints_lab: np.ndarray, static: dict):
+    """The trial's constant right axis (3,) (lab frame; None if there is no finite frame) and
+    where it comes from:
+      1. this trial's stance: upright frames with both feet down (angles.stance_right_axis);
+      2. else the static reference's stance (`static['right_axis_lab']`): a single-leg task has
+         no such frame, and there the pelvis is no stand-in - with the free leg held up the
+         fitted hips turned the pelvis 4.8-5.7 deg in the bench's single-leg squats, against
+         <= 0.2 deg for the static trial's stance (docs/SKELETON.md). It assumes the athlete
+         faces the way he faced in the static trial, as the protocol asks;
+      3. else the pelvis in this trial's least-flexed frames."""
+    try:
+        return (angles.stance_right_axis(joints_lab, feet_down_required=True),
+                "this trial's stance (upright frames with both feet down)")
+    except ValueError:
+        pass
+    if static.get("right_axis_lab") is not None:
+        return (np.asarray(static["right_axis_lab"], dtype=float),
+                "the static reference's stance (this trial has no upright frame with both feet down)")
+    axis = _stance_axis_or_none(joints_lab)
+    return axis, (None if axis is None else "this trial's pelvis in its least-flexed frames "
+                  "(no frame with both feet down, no static reference)")
+
+
 def leg_curves(joints_lab: np.ndarray, static: dict, right_axis=None) -> dict:
-    """{side: {curve: (T,)}} plus 'trunk_lean', 'trunk_lateral_lean', 'separation_ratio' (T,).
-    Frontal-plane curves (fppa, medial_knee_displacement, separation_ratio) use the trial's
-    constant frontal plane `right_axis` (default: angles.stance_right_axis of these joints; see
-    analysis/angles.py for why)."""
+    """{side: {curve: (T,)}} plus 'trunk_lean', 'trunk_lateral_lean', 'separation_ratio' (T,),
+    'right_axis_lab' and 'right_axis_source'. Frontal-plane curves (fppa,
+    medial_knee_displacement, separation_ratio) use the trial's constant frontal plane
+    `right_axis` (default: frontal_axis(joints_lab, static); see analysis/angles.py for why)."""
+    source = "given"
     if right_axis is None:
-        right_axis = _stance_axis_or_none(joints_lab)
-    out = {"right_axis_lab": right_axis}
+        right_axis, source = frontal_axis(joints_lab, static)
+    out = {"right_axis_lab": right_axis, "right_axis_source": source}
     for side in SIDES:
         ref = static[side]
         out[side] = {

@@ -391,8 +391,10 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
         "static_reference": {"source": ref_source, "reference": ref},
         "frontal_plane": {"right_axis_lab": (None if curves["right_axis_lab"] is None
                                              else [float(v) for v in curves["right_axis_lab"]]),
-                          "source": "this trial's stance (analysis.angles.stance_right_axis), "
-                                    "constant over the trial"},
+                          "source": (f"{curves['right_axis_source']} ({ref_source})"
+                                     if (curves["right_axis_source"] or "").startswith("the static reference")
+                                     else curves["right_axis_source"]),
+                          "constant_over_trial": True},
         "bone_lengths_m": {f"{a}-{b}": v for (a, b), v in rec["bone_lengths"].items()},
         "settings": {"lift": asdict(sk.lift), "fit": asdict(sk.fit), "refine": asdict(sk.refine),
                      "foot": asdict(sk.foot), "time_offset_s": sk.time_offset_s,

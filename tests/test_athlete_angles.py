@@ -129,3 +129,26 @@ def test_stance_right_axis_from_the_upright_frames(yaw):
                  + [_turned(twisted, yaw)] * 5)
     axis = angles.stance_right_axis(j)
     assert axis == pytest.approx([np.cos(yaw), np.sin(yaw), 0.0], abs=1e-12)
+
+
+@pytest.mark.parametrize("yaw", [0.0, 0.7])
+def test_stance_right_axis_from_hips_and_knees_not_the_feet_placement(yaw):
+    # the right foot 8 cm ahead of the left (ankles' line turned ~21 deg), hips and knees square:
+    # the frontal plane is the body's, not the feet's
+    stand = _legs({"hip": (0.1, 0.0, 0.9), "knee": (0.1, 0.0, 0.5), "ankle": (0.1, 0.0, 0.1),
+                   "heel": (0.1, -0.05, 0.03), "toe": (0.1, 0.2, 0.03)})
+    stand["right_ankle"] = (0.1, 0.08, 0.1)
+    j = np.stack([_turned(stand, yaw)] * 4)
+    axis = angles.stance_right_axis(j, feet_down_required=True)
+    assert axis == pytest.approx([np.cos(yaw), np.sin(yaw), 0.0], abs=1e-12)
+
+
+def test_stance_right_axis_without_both_feet_down():
+    # a single-leg stance: the free (left) foot 30 cm up, its knee forward
+    one_leg = _legs({"hip": (0.1, 0.0, 0.9), "knee": (0.1, 0.0, 0.5), "ankle": (0.1, 0.0, 0.1),
+                     "heel": (0.1, -0.05, 0.03), "toe": (0.1, 0.2, 0.03)})
+    one_leg["left_knee"], one_leg["left_ankle"] = (-0.1, 0.25, 0.75), (-0.1, 0.25, 0.4)
+    j = np.stack([_turned(one_leg, 0.0)] * 4)
+    with pytest.raises(ValueError, match="both feet down"):
+        angles.stance_right_axis(j, feet_down_required=True)
+    assert angles.stance_right_axis(j) == pytest.approx([1.0, 0.0, 0.0], abs=1e-12)   # the pelvis

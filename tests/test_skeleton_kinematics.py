@@ -132,6 +132,31 @@ def test_the_free_leg_of_a_single_leg_squat_is_named():
     assert free_leg("squat", step, {}, J) == (None, None)
 
 
+def test_a_single_leg_task_takes_its_frontal_plane_from_the_static_stance():
+    # a single-leg squat has no upright frame with both feet down; its fitted pelvis, with the free
+    # leg held up, came out turned by ~5 deg on the bench: here the hips are turned 10 deg
+    from drivers.athlete.motion import simulate_motion
+    from drivers.athlete.traits import Traits
+    m = simulate_motion("single-leg-squat", Traits(), seed=1, side="left")
+    st = simulate_motion("static", Traits(), seed=2)
+    J = m.joints_at(np.arange(0, m.duration_s, 1 / 30)).copy()
+    mid = 0.5 * (J[:, JOINT_INDEX["left_hip"]] + J[:, JOINT_INDEX["right_hip"]])
+    half = 0.5 * np.linalg.norm(J[0, JOINT_INDEX["right_hip"]] - J[0, JOINT_INDEX["left_hip"]])
+    turned = half * np.array([np.cos(np.radians(10)), np.sin(np.radians(10)), 0.0])
+    J[:, JOINT_INDEX["right_hip"]], J[:, JOINT_INDEX["left_hip"]] = mid + turned, mid - turned
+    static = kinematics.static_reference(st.joints_at(np.arange(0.5, 1.5, 1 / 30)))
+    assert np.degrees(np.arctan2(static["right_axis_lab"][1], static["right_axis_lab"][0])) == pytest.approx(0, abs=0.01)
+    curves = kinematics.leg_curves(J, static)
+    assert curves["right_axis_lab"] == pytest.approx(static["right_axis_lab"], abs=1e-12)
+    assert curves["right_axis_source"].startswith("the static reference's stance")
+    assert curves["left"]["fppa"] == pytest.approx(angles.knee_fppa(J, "left", static["right_axis_lab"]), abs=1e-12)
+    # without a static stance: the trial's own pelvis, turned with it
+    no_axis = {k: v for k, v in static.items() if k != "right_axis_lab"}
+    curves = kinematics.leg_curves(J, no_axis)
+    assert np.degrees(np.arctan2(curves["right_axis_lab"][1], curves["right_axis_lab"][0])) == pytest.approx(10, abs=0.01)
+    assert curves["right_axis_source"].startswith("this trial's pelvis")
+
+
 def test_contact_dorsiflexion_from_the_last_depth_frame(dj):
     """FootSettings.contact_at_last_depth_frame: with dense['at_last_frame'] the dorsiflexion at a
     landing's contact is the last depth frame's own value (no line through the approach: on a
