@@ -76,14 +76,11 @@ def stance_right_axis(joints_lab: np.ndarray, upright_knee_flexion_rad: float = 
     Without a feet-down frame (e.g. a single-leg squat) it is the pelvis alone, or, with
     `feet_down_required`, a ValueError.
 
-    Why the knees and not the ankles: measured on the virtual athlete's 24 bench trials
-    (docs/SKELETON.md, "Frontal plane"), the knee joint centres, where the refined thigh and
-    shank axes meet, are the best-placed left/right pair of a stance (about +-2 deg per frame);
-    the ankles scatter most (up to 22 deg in single frames on a drop jump's box), and a foot
-    placed ahead of the other turns their line.
-    The trial's axis came out within 0.66 deg of the truth with hips + knees, 1.12 with hips +
-    knees + ankles, 1.66 with hips + ankles. Only with the legs straight and both feet down does
-    the knees' line lie in the frontal plane."""
+    Why the knees and not the ankles: on the virtual athlete's 21 two-footed bench trials
+    (docs/SKELETON.md, round 6) the trial's axis came out within 0.66 deg of the truth with
+    hips + knees, 1.12 with hips + knees + ankles, 1.66 with hips + ankles (the ankles scatter
+    most per frame and skew); a foot placed ahead of the other turns the ankles' line too. Only
+    with the legs straight and both feet down does the knees' line lie in the frontal plane."""
     j = np.asarray(joints_lab, dtype=float).reshape(-1, np.shape(joints_lab)[-2], 3)
     kf = np.maximum(knee_flexion(j, "left"), knee_flexion(j, "right"))
     ok = np.isfinite(kf) & np.isfinite(j).all(axis=(1, 2))

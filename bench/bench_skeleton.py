@@ -53,7 +53,7 @@ def _summary(rows) -> None:
 
 
 def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, settings=None,
-             jump_depth_fps: float = 90.0, seeds=(0,)) -> int:
+             jump_depth_fps: float = 90.0, seeds=(0,), keep=None) -> int:
     from analysis.skeleton.virtual_check import VirtualSpec, run_case
     cases = [(k, v, tr, seed) for seed in seeds for k, v, tr in (cases or MATRIX)]
     rows = []
@@ -72,7 +72,9 @@ def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, setting
         static = VirtualSpec(kind="static", view=view, traits=traits, seed=100 + seed, color_fps=30.0,
                              depth_fps=30.0, window_s=(0.5, 1.5))
         with tempfile.TemporaryDirectory() as d:
-            ev = run_case(d, spec, static, truth_detector_noise_px=detector_noise_px, settings=settings)
+            if keep:
+                Path(keep).mkdir(parents=True, exist_ok=True)
+            ev = run_case(keep or d, spec, static, truth_detector_noise_px=detector_noise_px, settings=settings)
         label = _label(kind, view, traits)
         if fps != 30.0 or dfps != 30.0:
             label += f" @{dfps:.0f}/{fps:.0f}"
@@ -101,7 +103,8 @@ def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, setting
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--view", default="front", choices=["front", "45"])
-    ap.add_argument("--keep", help="folder to keep the rendered trial in")
+    ap.add_argument("--keep", help="folder to keep the rendered trial(s) in; with --accuracy, renders "
+                    "already there (named by their spec) are reused - only while the renderer is unchanged")
     ap.add_argument("--accuracy", action="store_true", help="run the accuracy matrix instead")
     ap.add_argument("--jump-fps", type=float, default=30.0,
                     help="with --accuracy: color (and depth) rate of the CMJ / drop-jump trials "
@@ -161,7 +164,7 @@ def main(argv=None) -> int:
                 ap.error(f"--cases {a.cases!r} matches no row of the matrix")
         return accuracy(a.truth_detector_noise_px, cases=cases, jump_fps=a.jump_fps,
                         settings=settings or None, jump_depth_fps=a.jump_depth_fps,
-                        seeds=a.seeds)
+                        seeds=a.seeds, keep=a.keep)
     from analysis.skeleton_pipeline import analyze_skeleton
     from data.trial import open_trial
     spec = VirtualSpec(kind="dj", view=a.view, color_fps=30.0, depth_fps=90.0, window_s=(1.0, 6.0))
