@@ -54,5 +54,8 @@ def test_the_text_table_shows_each_legs_angles_and_verdict():
     left = next(line for line in text.splitlines() if " left " in line and "free_leg" in line)
     assert "-" in left
     assert "rep 1 left: left leg is the free (lifted) leg" in text
+    out["kinematics"] = {"frontal_plane": {"right_axis_lab": [1.0, 0.0, 0.0], "source": (
+        "the static reference's stance (this trial has no upright frame with both feet down) (static trial)")}}
+    assert "FPPA's frontal plane: the static reference's stance" in format_table(out)
     no_camera = dict(out, reps=[{"rep": 1, "kind": "squat"}])
     assert "kinematics" not in format_table(no_camera)

@@ -299,7 +299,7 @@ def format_table(out: dict) -> str:
         if kind0 not in ("squat", "landing"):
             lines.append("  (h flight: g t^2/8 from the flight time on raw force; "
                          "h impulse: v^2/2g from the impulse from onset to takeoff)")
-    lines += _kinematics_lines(out.get("reps") or [])
+    lines += _kinematics_lines(out.get("reps") or [], (out.get("kinematics") or {}).get("frontal_plane"))
     for w in out.get("warnings", []):
         lines.append(f"  warning: {w}")
     return "\n".join(lines)
@@ -310,9 +310,10 @@ _KIN_COLUMNS = [("DF@IC", "dorsiflexion_at_contact_deg"), ("DF max", "dorsiflexi
                 ("knee flex max", "knee_flexion_max_deg")]
 
 
-def _kinematics_lines(reps: list[dict]) -> list[str]:
+def _kinematics_lines(reps: list[dict], frontal_plane: dict | None = None) -> list[str]:
     """The camera's angles per rep and leg (degrees; IC = initial contact, a squat's bottom),
-    with each leg's tracking quality and verdict; nothing when the trial had no skeleton."""
+    with each leg's tracking quality and verdict, and where FPPA's frontal plane came from;
+    nothing when the trial had no skeleton."""
     legs = [(r.get("rep", i + 1), side, r[side]) for i, r in enumerate(reps)
             for side in ("left", "right") if isinstance(r.get(side), dict) and r[side]]
     if not legs:
@@ -334,6 +335,8 @@ def _kinematics_lines(reps: list[dict]) -> list[str]:
     out = ["  kinematics (camera, degrees; IC = initial contact, squats: the bottom):"]
     out += ["  " + "  ".join(x.rjust(w) for x, w in zip(c, widths)) for c in cells]
     out += [f"  {x}" for x in reasons]
+    if (frontal_plane or {}).get("source"):
+        out.append(f"  FPPA's frontal plane: {frontal_plane['source']}")
     return out
 
 
