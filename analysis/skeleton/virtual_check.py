@@ -146,7 +146,7 @@ def evaluate(result: dict, motion, static_landmarks, static_motion, T_lab_from_c
     """Errors (degrees) of ours, MediaPipe world landmarks and 2D FPPA against the truth.
     static_landmarks: the static trial's 2D landmarks (their MediaPipe world landmarks give the
     peer's static reference)."""
-    from analysis.kinematics import APPROACH_SAMPLES_COLOUR, rep_events, value_on_approach
+    from analysis.kinematics import APPROACH_SAMPLES_COLOUR, frontal_axis, rep_events, value_on_approach
     arr = result["arrays"]
     t = arr["time_s"]
     truth = motion.joints_at(t)
@@ -156,8 +156,8 @@ def evaluate(result: dict, motion, static_landmarks, static_motion, T_lab_from_c
     world = world_landmarks_lab(lm.world_mediapipe_m, T_lab_from_color)
     s_world = world_landmarks_lab(static_landmarks.world_mediapipe_m, T_lab_from_color)
     axis_true = angles.stance_right_axis(truth)
-    try:
-        axis_world = angles.stance_right_axis(world)
+    try:                        # the world landmarks' plane by our rule: their own stance, else their static one
+        axis_world = frontal_axis(world, {"right_axis_lab": angles.stance_right_axis(s_world)})[0]
     except ValueError:          # no world landmarks (the TEST-ONLY truth detector has none)
         axis_world = None
     out["frontal_axis_deg"] = {
