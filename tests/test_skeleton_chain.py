@@ -117,10 +117,11 @@ def test_mediapipe_squat_dorsiflexion_meets_3_deg_with_the_foot_registration(med
 # feet, the foot registered in the depth frame nearest to each color frame only)
 OLD_ROUND1 = {"foot": {"smooth_px": 0, "dense_window_s": 0.0},
               "refine": {"smooth_px": 0, "far_leg_again_m": 0.0, "despike_tol_m": 0.0, "pelvis_tol_m": 0.0,
-                         "multi_start": False, "pelvis_competes": False}}
+                         "multi_start": False, "pelvis_competes": False, "first_leg_again": False,
+                         "thigh_alone": False}}
 # ... before round 3 (no far-leg pass, no despiking of the legs' joints, no pelvis-width outlier test)
 OLD_ROUND2 = {"refine": {"far_leg_again_m": 0.0, "despike_tol_m": 0.0, "pelvis_tol_m": 0.0, "multi_start": False,
-                         "pelvis_competes": False}}
+                         "pelvis_competes": False, "first_leg_again": False, "thigh_alone": False}}
 
 
 def _event_errors(r, name):

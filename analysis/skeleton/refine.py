@@ -145,6 +145,19 @@ class RefineSettings:
                                      # frames' interpolation) is several degrees off where the shank
                                      # turns; 2 rounds left 1.3-1.8 deg of a 7 deg start offset in the
                                      # shank, 4 rounds 0.3-0.4 (tests/test_skeleton_refine.py)
+    first_leg_again: bool = True     # the leg refined first (left) is refined once more after the other
+                                     # one (from its refined joints) when the other leg's refinement
+                                     # changed the owner of any of its shank's depth points: its first
+                                     # pass had the other leg at the first fit's joints (cm off)
+                                     # competing for them - a single-leg squat's free shank passes close
+                                     # behind the stance shank and biased its axis 2-4 deg in the
+                                     # frontal plane at the bottom (docs/SKELETON.md)
+    thigh_alone: bool = True         # a leg whose shank has fewer than min_points depth points (hidden:
+                                     # a single-leg squat's free shank behind its own thigh) still gets
+                                     # its thigh refined (hip and knee on the thigh's points; the ankle
+                                     # moved with the knee) instead of keeping the first fit's hip, which
+                                     # sits 1-4 cm off along the viewing ray; a refinement of both
+                                     # segments is preferred to a thigh-only one (docs/SKELETON.md)
 
 
 _LEG = {side: [JOINT_INDEX[f"{side}_{n}"] for n in ("hip", "knee", "ankle")] for side in ("left", "right")}
@@ -378,17 +391,19 @@ def _refine_frame(P, xy_t, vis_t, depth, cam, bone_lengths, radii, s: RefineSett
     if len(points) < s.min_points:
         return cur, used_out
     order = [0, 1]
+    far_pass = False
     if s.far_leg_again_m > 0 and all(legs_ok):
         dz = P[_LEG["left"][0], 2] - P[_LEG["right"][0], 2]
         if abs(dz) > s.far_leg_again_m:
             order.append(0 if dz > 0 else 1)
+            far_pass = True
     for pass_i, li in enumerate(order):
         side = ("left", "right")[li]
         if not legs_ok[li]:
             continue
         idx = _LEG[side]
         x = cur[idx].ravel().copy()   # a far leg's second pass starts from its first
-        if pass_i == 2 and s.far_hip_from_near:
+        if pass_i == 2 and far_pass and s.far_hip_from_near:
             o = _LEG[("right", "left")[li]]
             x[0:3] = P[idx[0]] + (cur[o[0]] - P[o[0]])
         L_thigh = bone_lengths.get((f"{side}_hip", f"{side}_knee"), np.nan)
@@ -413,33 +428,80 @@ def _refine_frame(P, xy_t, vis_t, depth, cam, bone_lengths, radii, s: RefineSett
                                          r_thigh, r_shank, r_fore, ci, s, r_pelvis)
             if used and cost < best[0]:
                 best = (cost, used, xr)
+        if not best[1] and s.thigh_alone and not used_out[li]:
+            # the shank had too few points from every start: the thigh alone (costs of thigh-only
+            # fits compared among themselves only)
+            for x_start in starts:
+                xr, used, cost = _leg_rounds(x_start, cur, li, idx, points, uv, w2d, L_thigh, L_shank,
+                                             r_thigh, r_shank, r_fore, ci, s, r_pelvis, thigh_only=True)
+                if used and cost < best[0]:
+                    best = (cost, used, xr)
         if best[1]:
             cur[idx] = best[2].reshape(3, 3)
             used_out[li] = best[1]
+        if (s.first_leg_again and pass_i == len(order) - 1 and li != 0 and all(legs_ok)
+                and used_out[0] and _shank_owner_changed(cur, P, points, radii, s)):
+            order.append(0)     # the first leg once more, now that this one is refined (RefineSettings)
     return cur, used_out
 
 
+def _segments(cur, r_thigh, r_shank, r_fore, r_pelvis):
+    """The limb segments competing for depth points (legs, forearms, pelvis) and their radii."""
+    segs, radii = [], []
+    for sd in ("left", "right"):
+        h, kn, an = _LEG[sd]
+        segs += [(cur[h], cur[kn]), (cur[kn], cur[an])]
+        radii += [r_thigh, r_shank]
+    for e, w in _FOREARMS:
+        if np.isfinite(cur[[e, w]]).all():
+            segs.append((cur[e], cur[w]))
+            radii.append(r_fore)
+    hips = cur[[_LEG["left"][0], _LEG["right"][0]]]
+    if r_pelvis > 0 and np.isfinite(hips).all():
+        segs.append((hips[0], hips[1]))          # competes for points, is never fitted
+        radii.append(r_pelvis)
+    return segs, radii
+
+
+def _shank_owner_changed(cur, P, points, radii, s: RefineSettings) -> bool:
+    """first_leg_again: do any of the left shank's depth points (at its refined axis) change owner
+    between the right leg where the left leg's pass saw it (P, the first fit) and where it was
+    refined (cur)? Only then can a second pass of the left leg differ. The shank, not the thigh:
+    the inner thighs touch at the crotch in every stance, and those few points change owner with
+    any refinement of the other leg (a second pass there re-fitted noise: the front drop jump's
+    foot registration at contact, which excludes points by the legs' joints, moved by 6 deg)."""
+    r_thigh, r_shank, r_fore, r_pelvis = radii
+    big = replace(s, max_points=len(points) + 1)
+    sel = []
+    for right in (P, cur):
+        Q = cur.copy()
+        Q[_LEG["right"]] = right[_LEG["right"]]
+        if not np.isfinite(Q[_LEG["left"] + _LEG["right"]]).all():
+            return False
+        segs, rad = _segments(Q, r_thigh, r_shank, r_fore, r_pelvis)
+        sel.append(_select(points, segs, 1, rad, big))
+    a, b = sel
+    if len(a) != len(b):
+        return True
+    return bool(len(a) and not np.array_equal(a, b))
+
+
 def _leg_rounds(x, cur0, li, idx, points, uv, w2d, L_thigh, L_shank, r_thigh, r_shank, r_fore, ci, s,
-                r_pelvis=0.0):
+                r_pelvis=0.0, thigh_only=False):
     """The select-fit rounds of one leg from the start x (9,); the other joints from cur0 (J, 3).
-    Returns (x, points used (0 = not refined), final cost)."""
+    Returns (x, points used (0 = not refined), final cost). thigh_only (RefineSettings.thigh_alone):
+    the shank's points are not used (it has too few), hip and knee are fitted to the thigh's points
+    and the ankle follows the knee rigidly (the start's shank vector kept)."""
     used, cost = 0, np.inf
+    if thigh_only:
+        x = np.asarray(x, float).copy()
+        shank0 = x[6:9] - x[3:6]
+        w2d = np.asarray(w2d, float).copy()
+        w2d[2] = 0.0          # the hidden ankle's landmark is a guess
     for _ in range(s.rounds):
         cur = cur0.copy()
         cur[idx] = x.reshape(3, 3)
-        segs, radii = [], []
-        for sd in ("left", "right"):
-            h, kn, an = _LEG[sd]
-            segs += [(cur[h], cur[kn]), (cur[kn], cur[an])]
-            radii += [r_thigh, r_shank]
-        for e, w in _FOREARMS:
-            if np.isfinite(cur[[e, w]]).all():
-                segs.append((cur[e], cur[w]))
-                radii.append(r_fore)
-        hips = cur[[_LEG["left"][0], _LEG["right"][0]]]
-        if r_pelvis > 0 and np.isfinite(hips).all():
-            segs.append((hips[0], hips[1]))          # competes for points, is never fitted
-            radii.append(r_pelvis)
+        segs, radii = _segments(cur, r_thigh, r_shank, r_fore, r_pelvis)
         if not all(np.isfinite(np.concatenate(sg)).all() for sg in segs[:4]):
             segs, radii = segs[2 * li:2 * li + 2], radii[2 * li:2 * li + 2]
             kk = (0, 1)
@@ -447,10 +509,14 @@ def _leg_rounds(x, cur0, li, idx, points, uv, w2d, L_thigh, L_shank, r_thigh, r_
             kk = (2 * li, 2 * li + 1)
         pt = _select(points, segs, kk[0], radii, s)
         ps = _select(points, segs, kk[1], radii, s)
-        if len(pt) < s.min_points or len(ps) < s.min_points:
+        if thigh_only:
+            ps = ps[:0]
+        if len(pt) < s.min_points or (len(ps) < s.min_points and not thigh_only):
             return x, 0, np.inf
         x, cost = _refine_leg(x, pt, ps, uv, w2d, L_thigh, L_shank, r_thigh, r_shank, ci, s)
         x = x.ravel()
+        if thigh_only:
+            x[6:9] = x[3:6] + shank0
         used = len(pt) + len(ps)
     return x, used, cost
 
