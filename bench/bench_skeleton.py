@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.skeleton.virtual_check import (EPOCH_S, VirtualSpec, force_events_from_truth,  # noqa: E402
+from analysis.skeleton.virtual_check import (VirtualSpec, force_events_from_truth,  # noqa: E402
                                              write_virtual_trial)
 
 
