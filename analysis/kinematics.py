@@ -46,7 +46,7 @@ def _stance_axis_or_none(joints_lab):
         return None
 
 
-def frontal_axis(joints_lab: np.ndarray, static: dict):
+def frontal_axis(joints_lab: np.ndarray, static: dict, static_source: str | None = None):
     """The trial's constant right axis (3,) (lab frame; None if there is no finite frame) and
     where it comes from:
       1. this trial's stance: upright frames with both feet down (angles.stance_right_axis);
@@ -55,7 +55,8 @@ def frontal_axis(joints_lab: np.ndarray, static: dict):
          fitted hips turned the pelvis 4.8-5.7 deg in the bench's single-leg squats, against
          <= 0.2 deg for the static trial's stance (docs/SKELETON.md). It assumes the athlete
          faces the way he faced in the static trial, as the protocol asks;
-      3. else the pelvis in this trial's least-flexed frames."""
+      3. else the pelvis in this trial's least-flexed frames.
+    static_source, when given, is appended to the source in case 2 (which static reference)."""
     try:
         return (angles.stance_right_axis(joints_lab, feet_down_required=True),
                 "this trial's stance (upright frames with both feet down)")
@@ -63,20 +64,22 @@ def frontal_axis(joints_lab: np.ndarray, static: dict):
         pass
     if static.get("right_axis_lab") is not None:
         return (np.asarray(static["right_axis_lab"], dtype=float),
-                "the static reference's stance (this trial has no upright frame with both feet down)")
+                "the static reference's stance (this trial has no upright frame with both feet down)"
+                + (f" ({static_source})" if static_source else ""))
     axis = _stance_axis_or_none(joints_lab)
     return axis, (None if axis is None else "this trial's pelvis in its least-flexed frames "
                   "(no frame with both feet down, no static reference)")
 
 
-def leg_curves(joints_lab: np.ndarray, static: dict, right_axis=None) -> dict:
+def leg_curves(joints_lab: np.ndarray, static: dict, right_axis=None, static_source: str | None = None) -> dict:
     """{side: {curve: (T,)}} plus 'trunk_lean', 'trunk_lateral_lean', 'separation_ratio' (T,),
     'right_axis_lab' and 'right_axis_source'. Frontal-plane curves (fppa,
     medial_knee_displacement, separation_ratio) use the trial's constant frontal plane
-    `right_axis` (default: frontal_axis(joints_lab, static); see analysis/angles.py for why)."""
+    `right_axis` (default: frontal_axis(joints_lab, static, static_source); see
+    analysis/angles.py for why)."""
     source = "given"
     if right_axis is None:
-        right_axis, source = frontal_axis(joints_lab, static)
+        right_axis, source = frontal_axis(joints_lab, static, static_source)
     out = {"right_axis_lab": right_axis, "right_axis_source": source}
     for side in SIDES:
         ref = static[side]

@@ -319,7 +319,7 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
         first = rec["time_s"] <= rec["time_s"][0] + w
         ref = kinematics.static_reference(joints[first])
         ref_source = f"first {w:.1f} s of this trial (no static trial given)"
-    curves = kinematics.leg_curves(joints, ref)
+    curves = kinematics.leg_curves(joints, ref, static_source=ref_source)
 
     t = rec["time_s"] - origin
 
@@ -391,9 +391,7 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
         "static_reference": {"source": ref_source, "reference": ref},
         "frontal_plane": {"right_axis_lab": (None if curves["right_axis_lab"] is None
                                              else [float(v) for v in curves["right_axis_lab"]]),
-                          "source": (f"{curves['right_axis_source']} ({ref_source})"
-                                     if (curves["right_axis_source"] or "").startswith("the static reference")
-                                     else curves["right_axis_source"]),
+                          "source": curves["right_axis_source"],
                           "constant_over_trial": True},
         "bone_lengths_m": {f"{a}-{b}": v for (a, b), v in rec["bone_lengths"].items()},
         "settings": {"lift": asdict(sk.lift), "fit": asdict(sk.fit), "refine": asdict(sk.refine),

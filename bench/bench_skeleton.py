@@ -56,6 +56,8 @@ def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, setting
              jump_depth_fps: float = 90.0, seeds=(0,), keep=None) -> int:
     from analysis.skeleton.virtual_check import VirtualSpec, run_case
     cases = [(k, v, tr, seed) for seed in seeds for k, v, tr in (cases or MATRIX)]
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
     rows = []
     print("errors vs truth, degrees: RMSE over the squat bottom / landing phase, error at events "
           "(IC = initial contact or squat bottom, PF = peak force, PK = peak knee flexion)")
@@ -72,8 +74,6 @@ def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, setting
         static = VirtualSpec(kind="static", view=view, traits=traits, seed=100 + seed, color_fps=30.0,
                              depth_fps=30.0, window_s=(0.5, 1.5))
         with tempfile.TemporaryDirectory() as d:
-            if keep:
-                Path(keep).mkdir(parents=True, exist_ok=True)
             ev = run_case(keep or d, spec, static, truth_detector_noise_px=detector_noise_px, settings=settings)
         label = _label(kind, view, traits)
         if fps != 30.0 or dfps != 30.0:

@@ -508,9 +508,7 @@ def _leg_rounds(x, cur0, li, idx, points, uv, w2d, L_thigh, L_shank, r_thigh, r_
         else:
             kk = (2 * li, 2 * li + 1)
         pt = _select(points, segs, kk[0], radii, s)
-        ps = _select(points, segs, kk[1], radii, s)
-        if thigh_only:
-            ps = ps[:0]
+        ps = points[:0] if thigh_only else _select(points, segs, kk[1], radii, s)
         if len(pt) < s.min_points or (len(ps) < s.min_points and not thigh_only):
             return x, 0, np.inf
         x, cost = _refine_leg(x, pt, ps, uv, w2d, L_thigh, L_shank, r_thigh, r_shank, ci, s)
