@@ -12,7 +12,8 @@ Inputs read from the trial (data/trial.py):
 Settings (dict, all optional; `settings['skeleton']` if present, else the dict itself):
   estimator ('mediapipe' | 'truth_projection' - test only, needs `estimator_object`),
   estimator_options (keyword arguments of the estimator, e.g. {"smooth_landmarks": False}),
-  cutoff_hz (default: 7 Hz for squats, 12 Hz otherwise - STATION.md), time_offset_s (overrides
+  cutoff_hz (default: SQUAT_CUTOFF_HZ for squats and standing, LANDING_CUTOFF_HZ otherwise;
+  see their comments), time_offset_s (overrides
   the trial's time sync), stature_m (else metadata height_m, else 1.75), static (the output of
   `static_reference_from_trial` on the static standing trial: bone lengths + neutral angles; if
   absent, this trial's own first `static_window_s` is used and the output says so),
@@ -56,9 +57,42 @@ from analysis.tracking_quality import QualitySettings, free_leg_verdict, leg_ver
 from drivers.camera_model import Intrinsics
 from station.errors import UserError
 
-SQUAT_KINDS = ("squat", "single_leg_squat", "sl_squat", "squats", "static", "quiet_standing")
 SINGLE_LEG_KINDS = ("single-leg-squat", "single_leg_squat", "sl_squat")
+# slow tasks: the squats and standing, by the protocol's kind names (station/protocol.py KINDS:
+# "stand", "static", "squat", "single-leg-squat") and the other spellings trials carry
+SQUAT_KINDS = ("squat", "squats", "static", "stand", "quiet_standing") + SINGLE_LEG_KINDS
+# The joints' low-pass cut-offs (zero-lag 4th order, fit.lowpass_zero_lag; recorded with the
+# results under settings.fit.cutoff_hz; the setting `cutoff_hz` overrides both).
+# Squats and standing: 4 Hz, below STATION.md's "usually 6-8 Hz" - that is marker practice, and
+# the depth camera's joints are noisier. Measured on the bench's 12 squat trials (docs/SKELETON.md,
+# round 8): Winter's residual analysis of the leg joints reads 1.0-4.0 Hz (208 of the 216
+# coordinates at or below 2.5 Hz; it reads ~2x a pure sine's frequency), and what a 7 Hz filter
+# passes above that is depth noise of +-2-3 deg in the FPPA at a squat's bottom; 7 -> 6 -> 4 -> 3 Hz
+# improved every figure there, the knee flexion at the bottom included.
+# 4 Hz keeps a 2 Hz component at 94 % of its amplitude (|H|^2 = 1 / (1 + (f / fc)^4) for the
+# filtfilt pair) and leaves room for a faster squat than the bench's.
+# Landings: 12 Hz (STATION.md 12-15 Hz): the impact is fast, and the colour frames' 30 fps put
+# the Nyquist at 15 Hz.
+SQUAT_CUTOFF_HZ = 4.0
+LANDING_CUTOFF_HZ = 12.0
 FREE_FOOT_HIGHER_M = 0.05
+
+
+def cutoff_for_kind(trial_kind: str) -> float:
+    """The joints' default low-pass cut-off (Hz) for a trial kind (see SQUAT_CUTOFF_HZ)."""
+    return SQUAT_CUTOFF_HZ if trial_kind in SQUAT_KINDS else LANDING_CUTOFF_HZ
+
+
+def filter_summary(fit: FitSettings, residual_hz: dict, cutoff_from_setting: bool) -> dict:
+    """How the joints were low-passed, and the residual analysis of the leg joints beside it
+    (analysis/skeleton/residual_analysis.py): 'above_cutoff' when some leg coordinate's signal
+    reached past the cut-off (the filter may then have smoothed real motion)."""
+    mx = residual_hz.get("max_hz", float("nan"))
+    return {"cutoff_hz": float(fit.cutoff_hz), "order": int(fit.filter_order), "zero_lag": True,
+            "cutoff_source": "the cutoff_hz setting" if cutoff_from_setting else "the trial kind's default",
+            "split_at_contact": bool(fit.split_at_contact),
+            "residual_analysis_hz": residual_hz,
+            "above_cutoff": bool(np.isfinite(mx) and mx > fit.cutoff_hz)}
 
 
 def free_leg(trial_kind: str, metadata: dict, s: dict, joints_lab_m: np.ndarray):
@@ -140,7 +174,7 @@ def _skeleton_settings(s: dict, trial_kind: str, stature_m: float, time_offset_s
     foot = FootSettings()
     for k, v in s.get("foot", {}).items():
         setattr(foot, k, tuple(v) if isinstance(v, list) else v)
-    fit = FitSettings(cutoff_hz=float(s.get("cutoff_hz", 7.0 if trial_kind in SQUAT_KINDS else 12.0)))
+    fit = FitSettings(cutoff_hz=float(s.get("cutoff_hz", cutoff_for_kind(trial_kind))))
     for k, v in s.get("lift", {}).items():
         setattr(lift, k, v)
     for k, v in s.get("fit", {}).items():
@@ -290,6 +324,8 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
               tracking_quality (None-valued numbers when the leg's verdict is not_tracked);
       tracking_quality {left, right} (whole trial), verdict {ok, reasons},
       static_reference {source, reference}, bone_lengths_m, settings, timings_s,
+      filter {cutoff_hz, order, zero_lag, cutoff_source, split_at_contact,
+              residual_analysis_hz {median_hz, max_hz, n_series}, above_cutoff} (filter_summary),
       arrays {time_s, joints_lab_m, valid_3d, filled, reason, visibility, curve_<side>_<name>}.
     """
     s = _settings(settings)
@@ -394,6 +430,8 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
                           "source": curves["right_axis_source"],
                           "constant_over_trial": True},
         "bone_lengths_m": {f"{a}-{b}": v for (a, b), v in rec["bone_lengths"].items()},
+        "filter": filter_summary(sk.fit, rec["residual_analysis_hz"], cutoff_from_setting="cutoff_hz" in s
+                                 or "cutoff_hz" in s.get("fit", {})),
         "settings": {"lift": asdict(sk.lift), "fit": asdict(sk.fit), "refine": asdict(sk.refine),
                      "foot": asdict(sk.foot), "time_offset_s": sk.time_offset_s,
                      "estimator": getattr(s.get("estimator_object"), "name", None) or s.get("estimator", "mediapipe")},

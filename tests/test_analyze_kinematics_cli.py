@@ -33,6 +33,12 @@ def test_analyze_json_has_left_and_right_per_rep(tmp_path):
         assert leg["tracking_quality"] > 0.9
         assert 60 < leg["knee_flexion_max_deg"] < 140        # a CMJ landing bends the knee deeply
     assert out["kinematics"]["static_reference"]["source"] == "static trial"
+    # how the joints were low-passed, with the residual analysis of the 18 leg coordinates
+    f = out["kinematics"]["filter"]
+    assert f["cutoff_hz"] == 12.0 and f["cutoff_source"] == "the trial kind's default"
+    assert f["residual_analysis_hz"]["n_series"] == 18
+    assert 1.0 <= f["residual_analysis_hz"]["median_hz"] <= f["residual_analysis_hz"]["max_hz"] <= 13.5
+    assert f["above_cutoff"] == (f["residual_analysis_hz"]["max_hz"] > 12.0)
 
 
 def test_the_text_table_shows_each_legs_angles_and_verdict():
@@ -57,5 +63,12 @@ def test_the_text_table_shows_each_legs_angles_and_verdict():
     out["kinematics"] = {"frontal_plane": {"right_axis_lab": [1.0, 0.0, 0.0], "source": (
         "the static reference's stance (this trial has no upright frame with both feet down) (static trial)")}}
     assert "FPPA's frontal plane: the static reference's stance" in format_table(out)
+    out["kinematics"]["filter"] = {"cutoff_hz": 4.0, "cutoff_source": "the trial kind's default",
+                                   "residual_analysis_hz": {"median_hz": 1.25, "max_hz": 2.5, "n_series": 18},
+                                   "above_cutoff": False}
+    line = next(x for x in format_table(out).splitlines() if "low-passed" in x)
+    assert "4 Hz" in line and "median 1.2 Hz, max 2.5 Hz" in line and "ABOVE" not in line
+    out["kinematics"]["filter"].update(above_cutoff=True)
+    assert "ABOVE the cut-off" in format_table(out)
     no_camera = dict(out, reps=[{"rep": 1, "kind": "squat"}])
     assert "kinematics" not in format_table(no_camera)

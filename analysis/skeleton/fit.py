@@ -61,7 +61,7 @@ class FitSettings:
     weight_bone: float = 10.0
     weight_previous: float = 0.05
     loss_scale_m: float = 0.02
-    cutoff_hz: float = 12.0          # STATION.md: 6-8 Hz squats, 12-15 Hz landings
+    cutoff_hz: float = 12.0          # the pipeline sets it by trial kind (skeleton_pipeline.cutoff_for_kind)
     filter_order: int = 4            # zero-lag order (two passes of order/2)
     min_visibility: float = 0.5
     weight_heading: float = 1.0      # pelvis yaw follows the reference pair's yaw (see below)

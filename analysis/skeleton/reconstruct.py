@@ -22,6 +22,7 @@ from analysis.skeleton.mapping import landmarks_to_joints
 from analysis.skeleton.refine import (RefineSettings, refine_legs, refine_legs_at_depth_frames,
                                       segment_radius_m)
 from analysis.skeleton.foot import FootSettings, build_foot_template, register_feet
+from analysis.skeleton.residual_analysis import leg_residual_analysis
 from drivers.camera_model import Intrinsics, invert_pose
 
 
@@ -201,6 +202,7 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
     filt = lowpass_piecewise(joints_cam, lm.time_s, rate, s.fit.cutoff_hz, s.fit.filter_order,
                              filter_breaks_s if s.fit.split_at_contact else ())
     joints_lab = to_lab(filt, cam.T_lab_from_color)
+    residual = leg_residual_analysis(joints_cam, rate)     # next to the cut-off, in the result
     feet_at_depth = _feet_at_depth_frames(dense_feet, depth_time_s, lm.time_s, joints_lab, cam, s)
     timings["filter_s"] = timings.get("filter_s", 0.0) + time.perf_counter() - t1
     return {
@@ -221,6 +223,7 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
         "foot_dense": dense,
         "foot_pose_lab": np.einsum("ij,tsjk->tsik", cam.T_lab_from_color, foot_poses),
         "feet_at_depth_frames": feet_at_depth,
+        "residual_analysis_hz": residual,
     }
 
 

@@ -299,7 +299,8 @@ def format_table(out: dict) -> str:
         if kind0 not in ("squat", "landing"):
             lines.append("  (h flight: g t^2/8 from the flight time on raw force; "
                          "h impulse: v^2/2g from the impulse from onset to takeoff)")
-    lines += _kinematics_lines(out.get("reps") or [], (out.get("kinematics") or {}).get("frontal_plane"))
+    kin = out.get("kinematics") or {}
+    lines += _kinematics_lines(out.get("reps") or [], kin.get("frontal_plane"), kin.get("filter"))
     for w in out.get("warnings", []):
         lines.append(f"  warning: {w}")
     return "\n".join(lines)
@@ -310,10 +311,11 @@ _KIN_COLUMNS = [("DF@IC", "dorsiflexion_at_contact_deg"), ("DF max", "dorsiflexi
                 ("knee flex max", "knee_flexion_max_deg")]
 
 
-def _kinematics_lines(reps: list[dict], frontal_plane: dict | None = None) -> list[str]:
+def _kinematics_lines(reps: list[dict], frontal_plane: dict | None = None,
+                      joint_filter: dict | None = None) -> list[str]:
     """The camera's angles per rep and leg (degrees; IC = initial contact, a squat's bottom),
-    with each leg's tracking quality and verdict, and where FPPA's frontal plane came from;
-    nothing when the trial had no skeleton."""
+    with each leg's tracking quality and verdict, where FPPA's frontal plane came from and how
+    the joints were low-passed; nothing when the trial had no skeleton."""
     legs = [(r.get("rep", i + 1), side, r[side]) for i, r in enumerate(reps)
             for side in ("left", "right") if isinstance(r.get(side), dict) and r[side]]
     if not legs:
@@ -337,7 +339,21 @@ def _kinematics_lines(reps: list[dict], frontal_plane: dict | None = None) -> li
     out += [f"  {x}" for x in reasons]
     if (frontal_plane or {}).get("source"):
         out.append(f"  FPPA's frontal plane: {frontal_plane['source']}")
+    if joint_filter:
+        out.append("  " + _filter_line(joint_filter))
     return out
+
+
+def _filter_line(f: dict) -> str:
+    """One line: the joints' cut-off, where it came from, and the residual analysis beside it."""
+    line = (f"joints low-passed at {f['cutoff_hz']:g} Hz (zero-lag, {f.get('cutoff_source', '')})")
+    ra = f.get("residual_analysis_hz") or {}
+    if ra.get("n_series"):
+        line += (f"; residual analysis of the legs' joints: median {ra['median_hz']:.1f} Hz, "
+                 f"max {ra['max_hz']:.1f} Hz")
+    if f.get("above_cutoff"):
+        line += " - ABOVE the cut-off: the filter may have smoothed real motion (skeleton setting cutoff_hz)"
+    return line
 
 
 def _print_results(results: list[dict], as_json: bool) -> None:
