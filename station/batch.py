@@ -51,13 +51,13 @@ def collect_trials(inputs) -> list[Path]:
 
 
 def analyze_one(path: str, settings: dict, kind: str | None = None, write: bool = True,
-                skeleton: bool = True) -> Outcome:
+                skeleton: bool = True, skeleton_settings: dict | None = None) -> Outcome:
     """Analyse one trial; never raises: failures come back as Outcome(ok=False, error=...)."""
     from analysis.force.settings import ForceSettings
     from station.commands.analyze import analyze_trial
     try:
         res = analyze_trial(str(path), ForceSettings.from_dict(settings), kind, write,
-                            skeleton=skeleton)
+                            skeleton=skeleton, skeleton_settings=skeleton_settings)
         return Outcome(str(path), True, res, athlete_id=_athlete_of(path))
     except UserError as exc:
         return Outcome(str(path), False, error=" ".join(str(exc).split()))
@@ -134,10 +134,11 @@ def _run_dask(paths, args, address: str, on_done) -> list[Outcome]:
 
 def run_batch(paths, settings: dict, kind: str | None = None, write: bool = True,
               skeleton: bool = True, workers: int = 0, dask_address: str | None = None,
-              progress: ProgressBar | None = None) -> list[Outcome]:
+              progress: ProgressBar | None = None, skeleton_settings: dict | None = None) -> list[Outcome]:
     """Analyse every trial; Outcomes in the order of `paths`. workers=0: in this process;
-    workers >= 1: that many worker processes; dask_address: on that Dask scheduler."""
-    args = (dict(settings), kind, write, skeleton)
+    workers >= 1: that many worker processes; dask_address: on that Dask scheduler.
+    skeleton_settings: analysis.skeleton_pipeline settings for every trial (e.g. cutoff_hz)."""
+    args = (dict(settings), kind, write, skeleton, dict(skeleton_settings or {}))
     on_done = progress.update if progress else (lambda o: None)
     if dask_address:
         return _run_dask(paths, args, dask_address, on_done)

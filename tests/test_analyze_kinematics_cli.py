@@ -39,6 +39,22 @@ def test_analyze_json_has_left_and_right_per_rep(tmp_path):
     assert f["residual_analysis_hz"]["n_series"] == 18
     assert 1.0 <= f["residual_analysis_hz"]["median_hz"] <= f["residual_analysis_hz"]["max_hz"] <= 13.5
     assert f["above_cutoff"] == (f["residual_analysis_hz"]["max_hz"] > 12.0)
+    # the technician's own cut-off, recorded as such, and in the text line
+    run = _station("analyze", str(cmj), "--joint-cutoff", "8", "--no-write", "--json")
+    assert run.returncode == 0, run.stderr[-2000:]
+    f8 = json.loads(run.stdout)["kinematics"]["filter"]
+    assert f8["cutoff_hz"] == 8.0 and f8["cutoff_source"] == "the cutoff_hz setting"
+    # and in batch mode, through a worker process
+    run = _station("analyze", str(tmp_path), "--workers", "1", "--joint-cutoff", "8", "--no-write", "--json")
+    assert run.returncode == 0, run.stderr[-2000:]
+    batch = {r["trial_kind_metadata"]: r for r in json.loads(run.stdout)}
+    assert batch["cmj"]["kinematics"]["filter"]["cutoff_hz"] == 8.0
+
+
+def test_a_cut_off_of_zero_is_refused_before_any_work(tmp_path):
+    run = _station("analyze", str(tmp_path / "any.h5"), "--joint-cutoff", "0")
+    assert run.returncode != 0
+    assert "--joint-cutoff 0: give a cut-off above 0 Hz" in run.stderr
 
 
 def test_the_text_table_shows_each_legs_angles_and_verdict():

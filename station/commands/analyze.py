@@ -44,6 +44,10 @@ def add_arguments(parser):
     parser.add_argument("--static", metavar="STATIC_TRIAL", default=None,
                         help="the athlete's static standing trial (zero of the dorsiflexion, bone "
                              "lengths); default: the static trial in the same session folder")
+    parser.add_argument("--joint-cutoff", type=float, metavar="HZ", default=None,
+                        help="low-pass cut-off of the camera's joints (default: 4 Hz for squats and "
+                             "standing, 12 Hz for jumps); the result's filter line shows the "
+                             "residual analysis to judge it by")
     parser.add_argument("--no-skeleton", action="store_true",
                         help="force analysis only, even for trials with camera streams")
     parser.add_argument("--workers", type=int, metavar="N", default=None,
@@ -85,7 +89,7 @@ def build_settings(args):
 
 
 def analyze_trial(path: str, settings, kind: str | None, write: bool, skeleton: bool = True,
-                  static_trial: str | None = None) -> dict:
+                  static_trial: str | None = None, skeleton_settings: dict | None = None) -> dict:
     from analysis.force import ForceAnalysisError, analyze_force
     from analysis.force.trial_force import TrialForceError, force_from_trial
     from data.trial import TrialError, open_trial, write_results
@@ -118,7 +122,8 @@ def analyze_trial(path: str, settings, kind: str | None, write: bool, skeleton: 
             raise UserError(str(exc)) from None
     # ==== KINEMATICS HOOK: skeleton + kinematics results are added here =====================
     if skeleton and has_camera:
-        add_kinematics(path, out, write, static_trial=static_trial)
+        add_kinematics(path, out, write, settings={"skeleton": dict(skeleton_settings or {})},
+                       static_trial=static_trial)
     return out
 
 
@@ -352,7 +357,7 @@ def _filter_line(f: dict) -> str:
         line += (f"; residual analysis of the legs' joints: median {ra['median_hz']:.1f} Hz, "
                  f"max {ra['max_hz']:.1f} Hz")
     if f.get("above_cutoff"):
-        line += " - ABOVE the cut-off: the filter may have smoothed real motion (skeleton setting cutoff_hz)"
+        line += " - ABOVE the cut-off: the filter may have smoothed real motion (--joint-cutoff)"
     return line
 
 
@@ -371,18 +376,30 @@ def _is_batch(args) -> bool:
             or args.workers is not None or args.dask is not None or args.table is not None)
 
 
+def skeleton_settings_from(args) -> dict:
+    """The skeleton settings the command line gives (analysis.skeleton_pipeline)."""
+    out = {}
+    cutoff = getattr(args, "joint_cutoff", None)
+    if cutoff is not None:
+        if not cutoff > 0:
+            raise UserError(f"--joint-cutoff {cutoff:g}: give a cut-off above 0 Hz (e.g. 6)")
+        out["cutoff_hz"] = float(cutoff)
+    return out
+
+
 def run(args) -> int:
     settings = build_settings(args)
+    sk = skeleton_settings_from(args)
     if not _is_batch(args):
         results = [analyze_trial(p, settings, args.kind, not args.no_write, not args.no_skeleton,
-                                 static_trial=args.static)
+                                 static_trial=args.static, skeleton_settings=sk)
                    for p in args.trials]
         _print_results(results, args.json)
         return 0
-    return run_batch_command(args, settings)
+    return run_batch_command(args, settings, sk)
 
 
-def run_batch_command(args, settings) -> int:
+def run_batch_command(args, settings, skeleton_settings: dict | None = None) -> int:
     from station.batch import ProgressBar, collect_trials, run_batch, write_combined_table
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers must be at least 1")
@@ -393,7 +410,8 @@ def run_batch_command(args, settings) -> int:
     paths = collect_trials(args.trials)
     outcomes = run_batch(paths, settings.to_dict(), args.kind, not args.no_write,
                          not args.no_skeleton, workers=args.workers or 0,
-                         dask_address=args.dask, progress=ProgressBar(len(paths)))
+                         dask_address=args.dask, progress=ProgressBar(len(paths)),
+                         skeleton_settings=skeleton_settings)
     good = [o.result for o in outcomes if o.ok]
     if good:
         _print_results(good, args.json)
