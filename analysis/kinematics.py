@@ -136,6 +136,33 @@ def value_on_approach(time_s: np.ndarray, y: np.ndarray, t: float, n: int = 2) -
     return float(icpt)
 
 
+# A landing's contact dorsiflexion read from the depth frames is withheld when the foot's
+# registration stepped faster than an ankle turns between consecutive depth frames just before the
+# contact: measured on the virtual drop jumps (docs/SKELETON.md, session 6), a registration that
+# jumped 24 deg in one 11 ms frame (~2200 deg/s; the true ankle ~500 deg/s there) and stayed
+# gave -13.3 deg of error with verdict ok. The per-frame pitch scatter (~2.7 deg RMS) makes a
+# step's noise ~350 deg/s RMS, so 1500 deg/s sits > 2.5 sigma above the fastest true approach.
+MAX_APPROACH_RATE_DEG_S = 1500.0
+WITHHELD = "not reported"
+APPROACH_RATE_SAMPLES = 4
+
+
+def fastest_step_before(time_s: np.ndarray, y: np.ndarray, t: float, n: int = APPROACH_RATE_SAMPLES) -> float:
+    """The largest |dy/dt| (y's unit per s) between consecutive finite samples among the last n
+    samples before t; NaN when fewer than two of them are finite."""
+    time_s, y = np.asarray(time_s, float), np.asarray(y, float)
+    if t is None or not np.isfinite(t):
+        return float("nan")
+    i = int(np.searchsorted(time_s, t))
+    k = np.arange(max(i - n, 0), i)
+    k = k[np.isfinite(y[k])]
+    if len(k) < 2:
+        return float("nan")
+    dt = np.diff(time_s[k])
+    ok = dt > 0
+    return float(np.max(np.abs(np.diff(y[k])[ok] / dt[ok]))) if ok.any() else float("nan")
+
+
 def value_at_last_sample(time_s: np.ndarray, y: np.ndarray, t: float) -> float:
     """y at the last sample BEFORE t (at most 1.5 sample periods before t, else NaN): the value
     at a landing's initial contact read from the last depth frame before it, ASSUMING the value
@@ -222,6 +249,13 @@ def rep_summary(time_s: np.ndarray, curves: dict, valid_leg: dict, rep: dict,
                 if dense.get("at_last_frame"):
                     v = value_at_last_sample(dense["time_s"], dense[side]["dorsiflexion"], t)
                     if np.isfinite(v):
+                        rate = np.degrees(fastest_step_before(dense["time_s"], dense[side]["dorsiflexion"], t))
+                        if rate > MAX_APPROACH_RATE_DEG_S:
+                            # no fallback: the colour frames carry the same registrations
+                            return float("nan"), (
+                                f"{WITHHELD}: the foot's registration stepped at {rate:.0f} deg/s between "
+                                f"depth frames just before the contact (an ankle turns at most "
+                                f"{MAX_APPROACH_RATE_DEG_S:.0f} deg/s)")
                         return np.degrees(v), "the last of the depth frames before the contact"
                 v = value_on_approach(dense["time_s"], dense[side]["dorsiflexion"], t, APPROACH_SAMPLES)
                 if np.isfinite(v):

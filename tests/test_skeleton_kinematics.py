@@ -182,3 +182,28 @@ def test_contact_dorsiflexion_from_the_last_depth_frame(dj):
     far = dict(dense, time_s=td - 0.02, at_last_frame=True)
     assert kinematics.rep_summary(t, curves, valid, rep, dense=far)["left"]["dorsiflexion_at_contact_from"] \
         == "the last 3 colour frames before the contact"
+
+
+def test_contact_dorsiflexion_is_withheld_after_a_registration_jump(dj):
+    """The last depth frames before a landing's contact: a step of 24 deg in one 11 ms frame
+    (~2200 deg/s, faster than an ankle turns; the session-6 case that read -13.3 deg off with
+    verdict ok) withholds the value with the reason, and nothing falls back to the colour
+    frames, which carry the same registrations. A steady approach at ~550 deg/s is reported."""
+    m, st, t, J = dj
+    static = kinematics.static_reference(st.joints_at(np.arange(0.5, 1.5, 1 / 30)))
+    curves = kinematics.leg_curves(J, static)
+    rep = force_events_from_truth(m)["reps"][0]
+    ic = m.events["contact"][0]
+    valid = {s: np.ones(len(t), bool) for s in ("left", "right")}
+    td = ic - 0.004 - np.arange(6)[::-1] / 90.0
+    steady = np.radians(np.array([12.4, 8.7, 3.2, -3.3, -8.8, -11.9]))      # the true approach
+    jumped = np.radians(np.array([5.8, 5.7, 3.8, -2.7, -26.5, -25.3]))      # ours, that leg
+    dense = {"time_s": td, "at_last_frame": True, "left": {"dorsiflexion": steady},
+             "right": {"dorsiflexion": jumped}}
+    out = kinematics.rep_summary(t, curves, valid, rep, dense=dense)
+    assert out["left"]["dorsiflexion_at_contact_deg"] == pytest.approx(-11.9)
+    assert out["left"]["dorsiflexion_at_contact_from"] == "the last of the depth frames before the contact"
+    assert np.isnan(out["right"]["dorsiflexion_at_contact_deg"])
+    reason = out["right"]["dorsiflexion_at_contact_from"]
+    assert reason.startswith(kinematics.WITHHELD) and "2142 deg/s" in reason, reason
+    assert kinematics.fastest_step_before(td, np.degrees(jumped), ic) == pytest.approx(23.8 * 90, rel=1e-6)
