@@ -147,6 +147,12 @@ WITHHELD = "not reported"
 APPROACH_RATE_SAMPLES = 4
 
 
+def contact_value_withheld(leg: dict | None) -> bool:
+    """Did rep_summary withhold this leg's contact dorsiflexion (MAX_APPROACH_RATE_DEG_S)? Its
+    `dorsiflexion_at_contact_from` then starts with WITHHELD and gives the reason."""
+    return str((leg or {}).get("dorsiflexion_at_contact_from") or "").startswith(WITHHELD)
+
+
 def fastest_step_before(time_s: np.ndarray, y: np.ndarray, t: float, n: int = APPROACH_RATE_SAMPLES) -> float:
     """The largest |dy/dt| (y's unit per s) between consecutive finite samples among the last n
     samples before t; NaN when fewer than two of them are finite."""

@@ -389,10 +389,10 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
                                 summ[side]["tracking_quality"], qs,
                                 dorsiflexion_rad=curves[side]["dorsiflexion"],
                                 foot_registered=(rec["foot_fitness"][:, li] > 0) if foot_on else None)
-            withheld = str(summ[side].get("dorsiflexion_at_contact_from") or "")
-            if v["verdict"] == "ok" and withheld.startswith(kinematics.WITHHELD):
+            if v["verdict"] == "ok" and kinematics.contact_value_withheld(summ[side]):
                 # the leg's other numbers stand; this one is withheld, and the verdict says why
-                v = dict(v, reasons=list(v.get("reasons", [])) + [f"{side} dorsiflexion at contact {withheld}"])
+                why = summ[side]["dorsiflexion_at_contact_from"]
+                v = dict(v, reasons=list(v.get("reasons", [])) + [f"{side} dorsiflexion at contact {why}"])
             verdict[side] = v
             if v["verdict"] != "ok":
                 summ[side] = {k: (None if k != "tracking_quality" else val) for k, val in summ[side].items()}

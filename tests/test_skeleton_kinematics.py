@@ -157,17 +157,22 @@ def test_a_single_leg_task_takes_its_frontal_plane_from_the_static_stance():
     assert curves["right_axis_source"].startswith("this trial's pelvis")
 
 
+def _landing(dj):
+    """The drop jump's colour-frame curves with its static reference, every frame valid, its
+    first rep from the truth and the initial contact's time."""
+    m, st, t, J = dj
+    static = kinematics.static_reference(st.joints_at(np.arange(0.5, 1.5, 1 / 30)))
+    curves = kinematics.leg_curves(J, static)
+    valid = {s: np.ones(len(t), bool) for s in ("left", "right")}
+    return t, curves, valid, force_events_from_truth(m)["reps"][0], m.events["contact"][0]
+
+
 def test_contact_dorsiflexion_from_the_last_depth_frame(dj):
     """FootSettings.contact_at_last_depth_frame: with dense['at_last_frame'] the dorsiflexion at a
     landing's contact is the last depth frame's own value (no line through the approach: on a
     slowing approach with per-frame noise the 4-sample line overshoots); without it, the line
     as before. Fails on the old code (it always drew the line)."""
-    m, st, t, J = dj
-    static = kinematics.static_reference(st.joints_at(np.arange(0.5, 1.5, 1 / 30)))
-    curves = kinematics.leg_curves(J, static)
-    rep = force_events_from_truth(m)["reps"][0]
-    ic = m.events["contact"][0]
-    valid = {s: np.ones(len(t), bool) for s in ("left", "right")}
+    t, curves, valid, rep, ic = _landing(dj)
     td = ic - 0.004 - np.arange(8)[::-1] / 90.0           # 90 fps, the last 4 ms before the contact
     # a slowing approach (+3, +1, +0.3, 0 deg over the last frames) with the last frame at 7 deg
     y = np.radians(np.array([-20.0, -14.0, -9.0, -5.0, 2.0, 4.0, 6.0, 7.0]))
@@ -189,12 +194,7 @@ def test_contact_dorsiflexion_is_withheld_after_a_registration_jump(dj):
     (~2200 deg/s, faster than an ankle turns; the session-6 case that read -13.3 deg off with
     verdict ok) withholds the value with the reason, and nothing falls back to the colour
     frames, which carry the same registrations. A steady approach at ~550 deg/s is reported."""
-    m, st, t, J = dj
-    static = kinematics.static_reference(st.joints_at(np.arange(0.5, 1.5, 1 / 30)))
-    curves = kinematics.leg_curves(J, static)
-    rep = force_events_from_truth(m)["reps"][0]
-    ic = m.events["contact"][0]
-    valid = {s: np.ones(len(t), bool) for s in ("left", "right")}
+    t, curves, valid, rep, ic = _landing(dj)
     td = ic - 0.004 - np.arange(6)[::-1] / 90.0
     steady = np.radians(np.array([12.4, 8.7, 3.2, -3.3, -8.8, -11.9]))      # the true approach
     jumped = np.radians(np.array([5.8, 5.7, 3.8, -2.7, -26.5, -25.3]))      # ours, that leg

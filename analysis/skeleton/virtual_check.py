@@ -20,7 +20,7 @@ import numpy as np
 
 from analysis import angles
 from analysis.joints import SIDES
-from analysis.kinematics import WITHHELD
+from analysis.kinematics import contact_value_withheld
 from analysis.pose.angles_2d import fppa_2d_rad
 from analysis.skeleton.mapping import landmarks_to_joints
 from drivers.camera_model import (D435_COLOR_640x480, D435_DEPTH_848x480, T_COLOR_FROM_DEPTH_D435,
@@ -199,7 +199,7 @@ def evaluate(result: dict, motion, static_landmarks, static_motion, T_lab_from_c
                     v = (summ.get(side) or {}).get("dorsiflexion_at_contact_deg")
                     if v is not None:
                         return float(v)
-                    if str((summ.get(side) or {}).get("dorsiflexion_at_contact_from") or "").startswith(WITHHELD):
+                    if contact_value_withheld(summ.get(side)):
                         return float("nan")          # withheld by the pipeline: no error to count
                     return float(np.degrees(value_on_approach(t, y, te, APPROACH_SAMPLES_COLOUR)))
                 return float(np.degrees(_at(t, y, te)))
