@@ -115,5 +115,7 @@ RESULT_SPECS = {
         "ok": (bool, False),                # passed the recorder's checks
         "why": (str, False),                # why not ok
         "truth_offset_s": (float, False),   # simulator only: the injected offset
+        "truth_plate_host_error_s": (float, False),  # simulator only: recorded - true plate host time
+        "truth_alignment_offset_s": (float, False),  # simulator only: the two summed, the target
     },
 }

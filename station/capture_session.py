@@ -491,8 +491,8 @@ class CaptureSession:
                "ok": ok, "passive": passive,
                "trial_mid_time_host_s": out.get("trial_mid_time_host_s")}
         new.setdefault("mid_time_host_s", ev.get("event_time_host_s"))
-        if truth.get("camera_offset_at") is not None and new.get("mid_time_host_s") is not None:
-            new["truth_offset_s"] = float(truth["camera_offset_at"](new["mid_time_host_s"]))
+        if new.get("mid_time_host_s") is not None:
+            new.update(_truth_at(truth, path, new["mid_time_host_s"]))
         if not ok:
             new["why"] = ev.get("why") or (f"{event_name}: uncertainty "
                                            f"{float(ev.get('uncertainty_s', math.nan)) * 1e3:.1f} ms")
@@ -529,8 +529,7 @@ class CaptureSession:
                 with open_trial(path) as t:
                     th = np.asarray(t.stream("plate1").time_host_s)
                 out["trial_mid_time_host_s"] = float(0.5 * (th[0] + th[-1]))
-                if truth.get("camera_offset_at") is not None:
-                    out["truth_offset_s"] = float(truth["camera_offset_at"](out["trial_mid_time_host_s"]))
+                out.update(_truth_at(truth, path, out["trial_mid_time_host_s"]))
             except Exception:
                 pass
             return out
@@ -544,8 +543,7 @@ class CaptureSession:
             out["why"] = (f"correlation {est['correlation']:.2f}, uncertainty "
                           + (f"{unc * 1e3:.1f} ms" if math.isfinite(unc) else
                              f"unknown ({est['windows']} movement window)"))
-        if truth.get("camera_offset_at") is not None:
-            out["truth_offset_s"] = float(truth["camera_offset_at"](out["mid_time_host_s"]))
+        out.update(_truth_at(truth, path, out["mid_time_host_s"]))
         return out
 
     # ---- across the session ------------------------------------------------------------------
@@ -663,6 +661,42 @@ PASSIVE_SETTINGS = {"method": "passive_com_acceleration per movement window",
                     "cutoff_hz": SYNC_CUTOFF_HZ}
 KINEMATICS_RESYNC_S = 0.001  # kinematics re-run when the final offset moves a trial's by more
 SYNC_FIT_REACH_S = 5.0       # the session fit syncs other trials only between its trials (+- this)
+
+
+def _truth_at(truth: dict, path, host_time_s: float) -> dict:
+    """Simulation only: what the trial's offset should come out as at host_time_s.
+    * truth_offset_s: the camera time error the simulator injected (t_plate - t_camera, true
+      clocks);
+    * truth_plate_host_error_s: how late the recorded plate host times are against the true
+      instants there (the median over the plate samples within a second; what the driver's
+      clock mapping keeps of the transport latency);
+    * truth_alignment_offset_s: their sum, the offset that puts each camera frame on the
+      recorded plate samples of the same instant - what the sync is for, since the kinematics
+      are aligned to the recorded plate times.
+    {} outside a simulation."""
+    out = {}
+    if truth.get("camera_offset_at") is None:
+        return out
+    out["truth_offset_s"] = float(truth["camera_offset_at"](host_time_s))
+    true_host = truth.get("plate_true_host_time")
+    if true_host is None:
+        return out
+    from data.trial import open_trial
+    try:
+        with open_trial(path) as t:
+            st = next(s for s in t.streams().values() if s.kind == "force")
+            th = np.asarray(st.time_host_s, float)
+            near = np.flatnonzero(np.abs(th - host_time_s) <= 1.0)
+            td = np.asarray(st.time_device_s, float)[near]
+        if len(near) == 0:
+            return out
+        err = float(np.median(th[near] - np.asarray(true_host(td), float)))
+    except (StopIteration, ValueError, KeyError, OSError):
+        return out
+    if math.isfinite(err):
+        out["truth_plate_host_error_s"] = err
+        out["truth_alignment_offset_s"] = out["truth_offset_s"] + err
+    return out
 
 
 def _is_event(sync: dict) -> bool:

@@ -348,9 +348,14 @@ class SimulatedStation:
 
     def truth(self) -> dict:
         """What was injected for the current trial: the camera time error (t_plate - t_camera)
-        at host time h is truth['camera_offset_at'](h)."""
+        at host time h is truth['camera_offset_at'](h); the true host time at which the virtual
+        plate's clock read device time d is truth['plate_true_host_time'](d) (the recorded
+        plate host times differ from it by what the driver's clock mapping keeps of the
+        transport latency)."""
         trial = self._trial or {}
         out = {"motion_kind": trial["motion"].kind if trial else None}
+        if self.vplate is not None and getattr(self.vplate, "_t_start_host", None) is not None:
+            out["plate_true_host_time"] = self.vplate.host_time_s
         vcam = trial.get("vcam")
         if vcam is not None and vcam.host_t0 is not None:
             d0, k = trial["camera_delta"]

@@ -6,7 +6,8 @@ force analysis -> time sync -> verdicts -> session.json. Every trial must come o
 expected content and an ok verdict, and the time sync of every camera trial must be the
 protocol's: a stomp before the squats, the box landing of the drop jump, the movement itself
 (passive) for the CMJ - each passing the station's 5 ms 'synced' bar, the session's clock
-line within 3.5 ms of the injected camera offset at every trial and 2.5 ms RMS. (The 2 ms
+line within 3.5 ms at every trial and 2.5 ms RMS of the offset that aligns the camera with the
+recorded plate samples (the injected camera offset plus the recorded plate times' lateness). (The 2 ms
 acceptance over a 2-minute session is test_capture_sync.py's, on CMJs.)"""
 import numpy as np
 import pytest
@@ -49,20 +50,28 @@ def test_full_protocol_session_gives_every_trial_with_verdicts_and_sync(tmp_path
         y = o.sync
         if y.get("offset_s") is None:
             continue
-        rows.append((o.record.step, y["truth_offset_s"] * 1e3, y["offset_s"] * 1e3,
+        rows.append((o.record.step, y["truth_offset_s"] * 1e3, y["truth_plate_host_error_s"] * 1e3,
+                     y["truth_alignment_offset_s"] * 1e3, y["offset_s"] * 1e3,
                      y["offset_applied_s"] * 1e3, y["uncertainty_s"] * 1e3))
-    print("\nstep | injected ms | own sync ms | session fit ms | 1-sigma ms")
+    print("\nstep | injected ms | plate host error ms | target ms | own sync ms | session fit ms "
+          "| 1-sigma ms")
     for r in rows:
         print(f"{r[0]:24s} " + " | ".join(f"{v:8.2f}" for v in r[1:]))
+    # The target is the offset that puts each camera frame on the recorded plate samples of the
+    # same instant: the injected camera error plus how late the recorded plate host times are
+    # (the driver's clock mapping keeps a fraction of a millisecond of the pty's latency; the
+    # kinematics are aligned to the recorded plate times). That lateness stays small.
+    for step, injected, plate_err, target, own, applied, unc in rows:
+        assert -1.0 <= plate_err <= 3.0, rows
     # each trial's own sync passed the station's 'synced' bar (1 sigma < SYNC_OK_S = 5 ms); its
-    # error is printed, not asserted: the single-leg-squat-right stomp (left foot) read 4.7 and
-    # 5.3 ms off in two of three runs with a stated sigma of 1.4-1.7 ms - an open defect
-    # (docs/EVENT_SYNC.md). The session line brings the trials together (three runs: within
-    # 0.1-2.9 ms at every trial).
-    for step, truth, own, applied, unc in rows:
+    # error is printed, not asserted: with this seed the single-leg-squat-right stomp reads
+    # ~3.6 ms early on the camera side in every run (one noise draw: the frames show the same
+    # instants with the same noise each run) against a stated sigma of ~1.6 ms
+    # (docs/EVENT_SYNC.md). The session line brings the trials together.
+    for step, injected, plate_err, target, own, applied, unc in rows:
         assert unc < SYNC_OK_S * 1e3, rows
-        assert abs(applied - truth) <= 3.5, rows
-    line_err = np.array([applied - truth for _, truth, _, applied, _ in rows])
+        assert abs(applied - target) <= 3.5, rows
+    line_err = np.array([r[5] - r[3] for r in rows])
     assert np.sqrt(np.mean(line_err ** 2)) <= 2.5, rows
     assert data["clock_fit"]["trials_event"] == 4 and data["clock_fit"]["trials_passive"] == 1
     assert data["start_checks"]["plate"] and data["start_checks"]["camera"]

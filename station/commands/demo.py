@@ -87,6 +87,14 @@ def run(args) -> int:
         errs = [abs(o.sync["offset_applied_s"] - o.sync["truth_offset_s"]) * 1e3 for o in fitted]
         print(f"time sync vs the injected camera offset: max error {max(errs):.1f} ms over "
               f"the {len(errs)} trials of the session fit")
+        late = [o.sync["truth_plate_host_error_s"] * 1e3 for o in fitted
+                if o.sync.get("truth_alignment_offset_s") is not None]
+        if late and len(late) == len(fitted):
+            errs = [abs(o.sync["offset_applied_s"] - o.sync["truth_alignment_offset_s"]) * 1e3
+                    for o in fitted]
+            print(f"  vs the offset that aligns the frames with the recorded plate samples (the "
+                  f"plate's host times are {min(late):.1f}-{max(late):.1f} ms late): max error "
+                  f"{max(errs):.1f} ms")
     print(f"what it did: ran {len(session.trials)} trials through the virtual plate "
           f"(pty serial device){' and virtual camera' if camera else ''}, wrote one HDF5 trial "
           f"per attempt, analysed each and wrote the results into it, and listed them in "
