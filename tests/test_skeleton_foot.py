@@ -22,14 +22,8 @@ def _pitch_deg(joints_lab, side):
 
 def _rotate_foot(joints_lab, side, pitch_deg):
     """Heel and toe turned about the ankle's medio-lateral (lab x) axis, toe down for < 0."""
-    out = joints_lab.copy()
-    a = out[JOINT_INDEX[f"{side}_ankle"]]
-    c, s = np.cos(np.radians(pitch_deg)), np.sin(np.radians(pitch_deg))
-    R = np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
-    for n in ("heel", "toe"):
-        j = JOINT_INDEX[f"{side}_{n}"]
-        out[j] = a + R @ (out[j] - a)
-    return out
+    from drivers.athlete.render_pose import pitch_foot_lab
+    return pitch_foot_lab(joints_lab, side, pitch_deg)
 
 
 def test_foot_frame_axes():

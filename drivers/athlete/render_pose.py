@@ -57,3 +57,18 @@ def simple_pose_lab(body: Body | None = None, squat: float = 0.0, arms_forward: 
 
 def _unit(v):
     return v / np.linalg.norm(v)
+
+
+def pitch_foot_lab(joints_lab: np.ndarray, side: str, pitch_deg: float) -> np.ndarray:
+    """joints (J, 3) with that foot's heel and toe turned about the ankle's lab-x axis (the
+    athlete faces +y): toe down for pitch_deg < 0, the shank unchanged - a landing's
+    plantarflexed foot for the renderer."""
+    from analysis.joints import JOINT_INDEX
+    out = np.array(joints_lab, float, copy=True)
+    a = out[JOINT_INDEX[f"{side}_ankle"]]
+    c, s = np.cos(np.radians(pitch_deg)), np.sin(np.radians(pitch_deg))
+    R = np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+    for n in ("heel", "toe"):
+        j = JOINT_INDEX[f"{side}_{n}"]
+        out[j] = a + R @ (out[j] - a)
+    return out

@@ -1,0 +1,105 @@
+"""Foot registration (analysis/skeleton/foot.py) in one depth frame: how far the registered
+foot's pitch is off, and how much of that the depth noise of the static template and of the
+frame each make. A quick loop for work on the landing's dorsiflexion at initial contact, which
+is read from one depth frame (docs/SKELETON.md); bench_skeleton.py --accuracy is the whole chain.
+
+Set-up: the renderer's standing pose (drivers/athlete/render_pose.simple_pose_lab) is the static
+trial (`--static-frames` depth frames, one template per static draw, the pipeline's
+build_foot_template); the landing-like pose is the same body 8 cm up with both feet pitched
+toe-down by 15 and by 30 deg, the shank unchanged; each of its `--frames` depth frames is
+registered from a start 5 deg further toe-down (register_feet, one frame at a time, as at a
+landing's last depth frame). Camera: the station's D435 at 2.5 m, facing the athlete and at 45
+deg; `--draws` renderer seeds (static noise draws) per view and pitch.
+Error = registered minus true shank-foot angle (analysis.angles.ankle_shank_foot_angle), deg.
+
+The same frames run four times: both noisy (what the station sees), the static template
+noise-free, the frame noise-free, and both noise-free (the method's own floor): the peers are
+measured in the same run. Printed per run: RMS, mean, frames over 3 deg, and the RMS of the
+per-(view, pitch, draw) means (the part that 6 frames' averaging would not remove).
+
+    .venv/bin/python bench/bench_foot_registration.py [--static-frames 30] [--frames 6] [--draws 3]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from analysis.angles import ankle_shank_foot_angle  # noqa: E402
+from analysis.skeleton.foot import FootSettings, build_foot_template, register_feet  # noqa: E402
+from analysis.skeleton.reconstruct import CameraSetup  # noqa: E402
+from analysis.skeleton.refine import segment_radius_m  # noqa: E402
+from drivers.athlete.render import Renderer  # noqa: E402
+from drivers.athlete.render_pose import pitch_foot_lab, simple_pose_lab  # noqa: E402
+from drivers.camera_model import (D435_COLOR_640x480, D435_DEPTH_848x480,  # noqa: E402
+                                  T_COLOR_FROM_DEPTH_D435, invert_pose, standard_camera_pose,
+                                  transform_points)
+
+SIDES = ("left", "right")
+RUNS = (("both noisy (the station)", True, True), ("static template noise-free", False, True),
+        ("frame noise-free", True, False), ("both noise-free", False, False))
+
+
+def _pitched(pose, pitch_deg):
+    for side in SIDES:
+        pose = pitch_foot_lab(pose, side, pitch_deg)
+    return pose
+
+
+def foot_angle_errors(view: str, pitch_deg: float, draw: int, n_static: int, n_frames: int,
+                      noisy_static: bool, noisy_frame: bool) -> np.ndarray:
+    """(n_frames * 2,) registered minus true shank-foot angle, deg."""
+    stand = simple_pose_lab()
+    pose = _pitched(stand + np.array([0.0, 0.0, 0.08]), pitch_deg)
+    start = _pitched(pose, -5.0)
+    r = Renderer(standard_camera_pose(view), seed=draw)
+    cam = CameraSetup(D435_DEPTH_848x480, D435_COLOR_640x480, T_COLOR_FROM_DEPTH_D435, 0.001,
+                      r.T_lab_from_depth)
+    to_cam = invert_pose(cam.T_lab_from_color)
+    r_shank = segment_radius_m("shank", 1.75, 75.0)
+    s = FootSettings()
+    times = np.arange(n_static, dtype=float)
+    template = build_foot_template(np.repeat(transform_points(to_cam, stand)[None], n_static, 0),
+                                  [r.depth(stand, i, noisy=noisy_static) for i in range(n_static)],
+                                  times, times, cam, r_shank, s)
+    true = {sd: float(ankle_shank_foot_angle(pose[None], sd)[0]) for sd in SIDES}
+    errs = []
+    for k in range(n_frames):
+        depth = r.depth(pose, 1000 + k, noisy=noisy_frame)
+        out, _, _ = register_feet(transform_points(to_cam, start)[None], [depth], [0.0], [0.0],
+                                  cam, template, r_shank, s)
+        lab = transform_points(cam.T_lab_from_color, out[0])[None]
+        errs += [np.degrees(float(ankle_shank_foot_angle(lab, sd)[0]) - true[sd]) for sd in SIDES]
+    return np.array(errs)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--static-frames", type=int, default=30)
+    ap.add_argument("--frames", type=int, default=6)
+    ap.add_argument("--draws", type=int, default=3)
+    a = ap.parse_args(argv)
+    print(f"foot pitch in one depth frame: 2 views x toe-down 15 / 30 deg x {a.draws} static draws "
+          f"x {a.frames} frames x 2 feet; template from {a.static_frames} static frames")
+    for name, noisy_static, noisy_frame in RUNS:
+        t0 = time.perf_counter()
+        groups = [foot_angle_errors(view, pitch, draw, a.static_frames, a.frames, noisy_static,
+                                    noisy_frame)
+                  for view in ("front", "45") for pitch in (-15.0, -30.0)
+                  for draw in range(1, a.draws + 1)]
+        e = np.concatenate(groups)
+        means = np.array([g.mean() for g in groups])
+        print(f"{name:28s} RMS {np.sqrt(np.mean(e ** 2)):4.2f} deg, mean {e.mean():+5.2f}, "
+              f"{int((np.abs(e) > 3).sum())}/{len(e)} frames over 3 deg, RMS of the "
+              f"{len(groups)} condition means {np.sqrt(np.mean(means ** 2)):4.2f} "
+              f"({time.perf_counter() - t0:.0f} s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
