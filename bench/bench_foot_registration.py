@@ -5,8 +5,9 @@ is read from one depth frame (docs/SKELETON.md); bench_skeleton.py --accuracy is
 
 Set-up: the renderer's standing pose (drivers/athlete/render_pose.simple_pose_lab) is the static
 trial (`--static-frames` depth frames, one template per static draw, the pipeline's
-build_foot_template); the landing-like pose is the same body 8 cm up with both feet pitched
-toe-down by 15 and by 30 deg, the shank unchanged; each of its `--frames` depth frames is
+build_foot_template); the landing-like pose is the same body 8 cm up (`--toes-on-plate`: lowered
+until the toes touch the plate) with both feet pitched toe-down by 15 and by 30 deg, the shank
+unchanged; each of its `--frames` depth frames is
 registered from a start 5 deg further toe-down (register_feet, one frame at a time, as at a
 landing's last depth frame). Camera: the station's D435 at 2.5 m, facing the athlete and at 45
 deg; `--draws` renderer seeds (static noise draws) per view and pitch.
@@ -18,6 +19,7 @@ measured in the same run. Printed per run: RMS, mean, frames over 3 deg, and the
 per-(view, pitch, draw) means (the part that 6 frames' averaging would not remove).
 
     .venv/bin/python bench/bench_foot_registration.py [--static-frames 30] [--frames 6] [--draws 3]
+                                                      [--toes-on-plate]
 """
 from __future__ import annotations
 
@@ -51,18 +53,31 @@ def _pitched(pose, pitch_deg):
     return pose
 
 
+def landing_pose(stand, pitch_deg: float, toes_on_plate: bool):
+    """Both feet pitch_deg toe-down, the body 8 cm up (in the air) or lowered until the toes'
+    soles touch the plate (the landing's initial contact)."""
+    from drivers.athlete.body import Body
+    from analysis.joints import JOINT_INDEX
+    pose = _pitched(stand, pitch_deg)
+    if toes_on_plate:
+        toe_z = min(pose[JOINT_INDEX[f"{sd}_toe"], 2] for sd in SIDES)
+        return pose + np.array([0.0, 0.0, Body().foot_radius_m - toe_z])
+    return pose + np.array([0.0, 0.0, 0.08])
+
+
 def foot_angle_errors(view: str, pitch_deg: float, draw: int, n_static: int, n_frames: int,
-                      noisy_static: bool, noisy_frame: bool) -> np.ndarray:
+                      noisy_static: bool, noisy_frame: bool, toes_on_plate: bool = False,
+                      settings: FootSettings | None = None) -> np.ndarray:
     """(n_frames * 2,) registered minus true shank-foot angle, deg."""
     stand = simple_pose_lab()
-    pose = _pitched(stand + np.array([0.0, 0.0, 0.08]), pitch_deg)
+    pose = landing_pose(stand, pitch_deg, toes_on_plate)
     start = _pitched(pose, -5.0)
     r = Renderer(standard_camera_pose(view), seed=draw)
     cam = CameraSetup(D435_DEPTH_848x480, D435_COLOR_640x480, T_COLOR_FROM_DEPTH_D435, 0.001,
                       r.T_lab_from_depth)
     to_cam = invert_pose(cam.T_lab_from_color)
     r_shank = segment_radius_m("shank", 1.75, 75.0)
-    s = FootSettings()
+    s = settings or FootSettings()
     times = np.arange(n_static, dtype=float)
     template = build_foot_template(np.repeat(transform_points(to_cam, stand)[None], n_static, 0),
                                   [r.depth(stand, i, noisy=noisy_static) for i in range(n_static)],
@@ -83,13 +98,16 @@ def main(argv=None) -> int:
     ap.add_argument("--static-frames", type=int, default=30)
     ap.add_argument("--frames", type=int, default=6)
     ap.add_argument("--draws", type=int, default=3)
+    ap.add_argument("--toes-on-plate", action="store_true",
+                    help="the landing pose lowered until the toes touch the plate (else 8 cm up)")
     a = ap.parse_args(argv)
-    print(f"foot pitch in one depth frame: 2 views x toe-down 15 / 30 deg x {a.draws} static draws "
-          f"x {a.frames} frames x 2 feet; template from {a.static_frames} static frames")
+    where = "toes on the plate" if a.toes_on_plate else "feet 8 cm up"
+    print(f"foot pitch in one depth frame: 2 views x toe-down 15 / 30 deg ({where}) x {a.draws} "
+          f"static draws x {a.frames} frames x 2 feet; template from {a.static_frames} static frames")
     for name, noisy_static, noisy_frame in RUNS:
         t0 = time.perf_counter()
         groups = [foot_angle_errors(view, pitch, draw, a.static_frames, a.frames, noisy_static,
-                                    noisy_frame)
+                                    noisy_frame, a.toes_on_plate)
                   for view in ("front", "45") for pitch in (-15.0, -30.0)
                   for draw in range(1, a.draws + 1)]
         e = np.concatenate(groups)
