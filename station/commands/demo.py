@@ -81,22 +81,31 @@ def run(args) -> int:
     print(f"session of {athlete.id}: {len(session.trials)} trials in {session.folder}")
     for line in results_table(session):
         print(line)
-    fitted = [o for o in cs.outcomes if o.sync.get("offset_applied_s") is not None
-              and o.sync.get("truth_offset_s") is not None]
-    if fitted:
-        errs = [abs(o.sync["offset_applied_s"] - o.sync["truth_offset_s"]) * 1e3 for o in fitted]
-        print(f"time sync vs the injected camera offset: max error {max(errs):.1f} ms over "
-              f"the {len(errs)} trials of the session fit")
-        late = [o.sync["truth_plate_host_error_s"] * 1e3 for o in fitted
-                if o.sync.get("truth_alignment_offset_s") is not None]
-        if late and len(late) == len(fitted):
-            errs = [abs(o.sync["offset_applied_s"] - o.sync["truth_alignment_offset_s"]) * 1e3
-                    for o in fitted]
-            print(f"  vs the offset that aligns the frames with the recorded plate samples (the "
-                  f"plate's host times are {min(late):.1f}-{max(late):.1f} ms late): max error "
-                  f"{max(errs):.1f} ms")
+    for line in sync_check_lines([o.sync for o in cs.outcomes]):
+        print(line)
     print(f"what it did: ran {len(session.trials)} trials through the virtual plate "
           f"(pty serial device){' and virtual camera' if camera else ''}, wrote one HDF5 trial "
           f"per attempt, analysed each and wrote the results into it, and listed them in "
           f"{session.folder / 'session.json'} ({time.monotonic() - t0:.0f} s)")
     return 0
+
+
+def sync_check_lines(syncs) -> list[str]:
+    """The simulated session's time sync against what was injected, from the trials' sync dicts
+    (truth_* keys: simulation only): the session line's largest error against the injected
+    camera offset and against the offset that aligns the frames with the recorded plate samples
+    (the injected offset plus how late the plate's recorded host times are). [] without truth."""
+    fitted = [y for y in syncs if y.get("offset_applied_s") is not None
+              and y.get("truth_offset_s") is not None]
+    if not fitted:
+        return []
+    errs = [abs(y["offset_applied_s"] - y["truth_offset_s"]) * 1e3 for y in fitted]
+    lines = [f"time sync vs the injected camera offset: max error {max(errs):.1f} ms over "
+             f"the {len(errs)} trials of the session fit"]
+    if all(y.get("truth_alignment_offset_s") is not None for y in fitted):
+        late = [y["truth_plate_host_error_s"] * 1e3 for y in fitted]
+        errs = [abs(y["offset_applied_s"] - y["truth_alignment_offset_s"]) * 1e3 for y in fitted]
+        lines.append(f"  vs the offset that aligns the frames with the recorded plate samples (the "
+                     f"plate's host times are {min(late):.1f}-{max(late):.1f} ms late): max error "
+                     f"{max(errs):.1f} ms")
+    return lines
