@@ -15,7 +15,7 @@ def test_both_errors_are_printed_with_the_plate_lateness():
     lines = sync_check_lines(syncs)
     assert lines[0] == ("time sync vs the injected camera offset: max error 2.0 ms over the 2 "
                         "trials of the session fit")
-    assert "host times are 0.9-1.4 ms late): max error 1.1 ms" in lines[1]
+    assert "host times are 0.9 to 1.4 ms late): max error 1.1 ms" in lines[1]
 
 
 def test_without_the_plate_truth_only_the_injected_offset_is_compared():

@@ -106,6 +106,6 @@ def sync_check_lines(syncs) -> list[str]:
         late = [y["truth_plate_host_error_s"] * 1e3 for y in fitted]
         errs = [abs(y["offset_applied_s"] - y["truth_alignment_offset_s"]) * 1e3 for y in fitted]
         lines.append(f"  vs the offset that aligns the frames with the recorded plate samples (the "
-                     f"plate's host times are {min(late):.1f}-{max(late):.1f} ms late): max error "
+                     f"plate's host times are {min(late):.1f} to {max(late):.1f} ms late): max error "
                      f"{max(errs):.1f} ms")
     return lines
