@@ -33,9 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from analysis.angles import ankle_shank_foot_angle  # noqa: E402
+from analysis.joints import JOINT_INDEX  # noqa: E402
 from analysis.skeleton.foot import FootSettings, build_foot_template, register_feet  # noqa: E402
 from analysis.skeleton.reconstruct import CameraSetup  # noqa: E402
 from analysis.skeleton.refine import segment_radius_m  # noqa: E402
+from drivers.athlete.body import Body  # noqa: E402
 from drivers.athlete.render import Renderer  # noqa: E402
 from drivers.athlete.render_pose import pitch_foot_lab, simple_pose_lab  # noqa: E402
 from drivers.camera_model import (D435_COLOR_640x480, D435_DEPTH_848x480,  # noqa: E402
@@ -56,8 +58,6 @@ def _pitched(pose, pitch_deg):
 def landing_pose(stand, pitch_deg: float, toes_on_plate: bool):
     """Both feet pitch_deg toe-down, the body 8 cm up (in the air) or lowered until the toes'
     soles touch the plate (the landing's initial contact)."""
-    from drivers.athlete.body import Body
-    from analysis.joints import JOINT_INDEX
     pose = _pitched(stand, pitch_deg)
     if toes_on_plate:
         toe_z = min(pose[JOINT_INDEX[f"{sd}_toe"], 2] for sd in SIDES)
@@ -93,11 +93,21 @@ def foot_angle_errors(view: str, pitch_deg: float, draw: int, n_static: int, n_f
     return np.array(errs)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least 1")
+    return n
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--static-frames", type=int, default=30)
-    ap.add_argument("--frames", type=int, default=6)
-    ap.add_argument("--draws", type=int, default=3)
+    ap.add_argument("--static-frames", type=_positive_int, default=30)
+    ap.add_argument("--frames", type=_positive_int, default=6)
+    ap.add_argument("--draws", type=_positive_int, default=3)
     ap.add_argument("--toes-on-plate", action="store_true",
                     help="the landing pose lowered until the toes touch the plate (else 8 cm up)")
     a = ap.parse_args(argv)

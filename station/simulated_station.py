@@ -354,7 +354,7 @@ class SimulatedStation:
         transport latency)."""
         trial = self._trial or {}
         out = {"motion_kind": trial["motion"].kind if trial else None}
-        if self.vplate is not None and getattr(self.vplate, "_t_start_host", None) is not None:
+        if self.vplate is not None and self.vplate.port is not None:       # started
             out["plate_true_host_time"] = self.vplate.host_time_s
         vcam = trial.get("vcam")
         if vcam is not None and vcam.host_t0 is not None:

@@ -11,6 +11,7 @@ from analysis.skeleton.foot import (FootSettings, build_foot_template, foot_fram
                                     template_from_json, template_to_json)
 from analysis.skeleton.reconstruct import CameraSetup
 from analysis.skeleton.refine import segment_radius_m
+from drivers.athlete.render_pose import pitch_foot_lab as _rotate_foot  # toe down for < 0
 from drivers.camera_model import (D435_COLOR_640x480, D435_DEPTH_848x480, T_COLOR_FROM_DEPTH_D435,
                                   invert_pose, standard_camera_pose, transform_points)
 
@@ -18,12 +19,6 @@ from drivers.camera_model import (D435_COLOR_640x480, D435_DEPTH_848x480, T_COLO
 def _pitch_deg(joints_lab, side):
     f = joints_lab[JOINT_INDEX[f"{side}_toe"]] - joints_lab[JOINT_INDEX[f"{side}_heel"]]
     return float(np.degrees(np.arctan2(f[2], np.hypot(f[0], f[1]))))
-
-
-def _rotate_foot(joints_lab, side, pitch_deg):
-    """Heel and toe turned about the ankle's medio-lateral (lab x) axis, toe down for < 0."""
-    from drivers.athlete.render_pose import pitch_foot_lab
-    return pitch_foot_lab(joints_lab, side, pitch_deg)
 
 
 def test_foot_frame_axes():

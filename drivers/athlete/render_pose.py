@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.joints import JOINT_NAMES
+from analysis.joints import JOINT_INDEX, JOINT_NAMES
 from drivers.athlete.body import Body
 
 
@@ -63,7 +63,6 @@ def pitch_foot_lab(joints_lab: np.ndarray, side: str, pitch_deg: float) -> np.nd
     """joints (J, 3) with that foot's heel and toe turned about the ankle's lab-x axis (the
     athlete faces +y): toe down for pitch_deg < 0, the shank unchanged - a landing's
     plantarflexed foot for the renderer."""
-    from analysis.joints import JOINT_INDEX
     out = np.array(joints_lab, float, copy=True)
     a = out[JOINT_INDEX[f"{side}_ankle"]]
     c, s = np.cos(np.radians(pitch_deg)), np.sin(np.radians(pitch_deg))
