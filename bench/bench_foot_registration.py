@@ -19,7 +19,19 @@ measured in the same run. Printed per run: RMS, mean, frames over 3 deg, and the
 per-(view, pitch, draw) means (the part that 6 frames' averaging would not remove).
 
     .venv/bin/python bench/bench_foot_registration.py [--static-frames 30] [--frames 6] [--draws 3]
-                                                      [--toes-on-plate]
+                                                      [--toes-on-plate] [--bound]
+
+`--bound`: instead of registering, the Cramer-Rao bound of one depth frame's foot pitch under the
+renderer's own noise model (drivers/athlete/render_noise.py: independent gaussian depth, RMS
+z^2 * subpixel / (fx * baseline)), with the foot's 6 pose parameters unknown - the least RMS any
+unbiased estimator from that frame can reach. Derivatives: the noise-free depth with the foot
+(heel and toe about the ankle, translations with the ankle) moved +-0.5 deg / +-2 mm. Two pixel
+sets per foot: the whole visible foot (pixels whose depth the foot's turning moves, occlusion
+edges left out), and the part of it the static template covers (a template built from noise-free
+static frames - the visible surface, not the noisy shell the station builds - its points placed
+at the true landing pose, projected into the depth image, 1 px around each). The registration
+matches the frame's pixels to the template, so the second is its bound. "Pitch" here: the turn
+about the lab's x axis (the athlete faces +y), which is the shank-foot angle's change here.
 """
 from __future__ import annotations
 
@@ -34,7 +46,8 @@ import numpy as np  # noqa: E402
 
 from analysis.angles import ankle_shank_foot_angle  # noqa: E402
 from analysis.joints import JOINT_INDEX  # noqa: E402
-from analysis.skeleton.foot import FootSettings, build_foot_template, register_feet  # noqa: E402
+from analysis.skeleton.foot import (FootSettings, build_foot_template, foot_frame,  # noqa: E402
+                                    register_feet)
 from analysis.skeleton.reconstruct import CameraSetup  # noqa: E402
 from analysis.skeleton.refine import segment_radius_m  # noqa: E402
 from drivers.athlete.body import Body  # noqa: E402
@@ -93,6 +106,81 @@ def foot_angle_errors(view: str, pitch_deg: float, draw: int, n_static: int, n_f
     return np.array(errs)
 
 
+def _rotation_lab(axis: int, angle_rad: float) -> np.ndarray:
+    c, s = np.cos(angle_rad), np.sin(angle_rad)
+    R = np.eye(3)
+    j, k = [a for a in range(3) if a != axis]
+    R[j, j], R[j, k], R[k, j], R[k, k] = c, -s, s, c
+    return R
+
+
+def _foot_moved(pose, side, R, t):
+    """Joints with that foot's heel and toe turned by R about the ankle, and all three moved by t."""
+    out = np.array(pose, float, copy=True)
+    a = out[JOINT_INDEX[f"{side}_ankle"]].copy()
+    for n in ("heel", "toe"):
+        j = JOINT_INDEX[f"{side}_{n}"]
+        out[j] = a + R @ (out[j] - a) + t
+    out[JOINT_INDEX[f"{side}_ankle"]] = a + t
+    return out
+
+
+def pitch_bounds(view: str, pitch_deg: float, toes_on_plate: bool, n_static: int) -> list:
+    """Per foot: (pixels whole, CRB whole deg, pixels covered, CRB covered deg) of the pitch."""
+    stand = simple_pose_lab()
+    pose = landing_pose(stand, pitch_deg, toes_on_plate)
+    r = Renderer(standard_camera_pose(view), seed=1)
+    cam = CameraSetup(D435_DEPTH_848x480, D435_COLOR_640x480, T_COLOR_FROM_DEPTH_D435, 0.001,
+                      r.T_lab_from_depth)
+    to_cam = invert_pose(cam.T_lab_from_color)
+    r_shank = segment_radius_m("shank", 1.75, 75.0)
+    times = np.arange(n_static, dtype=float)
+    template = build_foot_template(np.repeat(transform_points(to_cam, stand)[None], n_static, 0),
+                                  [r.depth(stand, i, noisy=False) for i in range(n_static)],
+                                  times, times, cam, r_shank, FootSettings())
+    z0 = r.depth_truth_m(pose)
+    sigma = r.noise.sigma_m(z0, cam.depth_intrinsics.fx)
+    d_rot, d_t = np.radians(0.5), 0.002
+    out = []
+    for side in SIDES:
+        cols = []
+        for axis in range(3):
+            Rp = _rotation_lab(axis, d_rot)
+            zp = r.depth_truth_m(_foot_moved(pose, side, Rp, np.zeros(3)))
+            zm = r.depth_truth_m(_foot_moved(pose, side, Rp.T, np.zeros(3)))
+            cols.append((zp, zm, d_rot))
+        for axis in range(3):
+            t = np.eye(3)[axis] * d_t
+            cols.append((r.depth_truth_m(_foot_moved(pose, side, np.eye(3), t)),
+                         r.depth_truth_m(_foot_moved(pose, side, np.eye(3), -t)), d_t))
+        ok = z0 > 0
+        for zp, zm, _ in cols:
+            ok &= (zp > 0) & (zm > 0) & (np.abs(zp - zm) < 0.02)      # not an occlusion edge
+        J = np.stack([np.where(ok, (zp - zm) / (2 * h), 0.0) for zp, zm, h in cols], axis=-1)
+        foot = ok & (np.abs(J[..., :3]).sum(axis=-1) > 1e-9)          # the foot's turning moves them
+        # the template at the true landing pose, in the depth image
+        i = {n: JOINT_INDEX[f"{side}_{n}"] for n in ("ankle", "heel", "toe")}
+        P = transform_points(to_cam, pose)
+        T_foot = foot_frame(P[i["ankle"]], P[i["heel"]], P[i["toe"]])
+        q = transform_points(invert_pose(cam.T_color_from_depth),
+                             transform_points(T_foot, template[side]["points_foot_m"]))
+        uv = np.rint(cam.depth_intrinsics.project(q)).astype(int)
+        covered = np.zeros_like(foot)
+        H, W = covered.shape
+        for du in (-1, 0, 1):
+            for dv in (-1, 0, 1):
+                u, v = uv[:, 0] + du, uv[:, 1] + dv
+                inside = (u >= 0) & (u < W) & (v >= 0) & (v < H)
+                covered[v[inside], u[inside]] = True
+        row = []
+        for mask in (foot, foot & covered):
+            Jm, w = J[mask], 1.0 / sigma[mask] ** 2
+            F = (Jm * w[:, None]).T @ Jm
+            row += [int(mask.sum()), float(np.degrees(np.sqrt(np.linalg.inv(F)[0, 0])))]
+        out.append(tuple(row))
+    return out
+
+
 def _positive_int(text: str) -> int:
     try:
         n = int(text)
@@ -110,8 +198,25 @@ def main(argv=None) -> int:
     ap.add_argument("--draws", type=_positive_int, default=3)
     ap.add_argument("--toes-on-plate", action="store_true",
                     help="the landing pose lowered until the toes touch the plate (else 8 cm up)")
+    ap.add_argument("--bound", action="store_true",
+                    help="print the Cramer-Rao bound of one frame's pitch (whole foot vs template)")
     a = ap.parse_args(argv)
     where = "toes on the plate" if a.toes_on_plate else "feet 8 cm up"
+    if a.bound:
+        print(f"Cramer-Rao bound of one depth frame's foot pitch (1 sigma, 6 pose parameters unknown; "
+              f"{where}; template from {a.static_frames} noise-free static frames)")
+        whole, covered = [], []
+        for view in ("front", "45"):
+            for pitch in (-15.0, -30.0):
+                for side, (n_w, b_w, n_c, b_c) in zip(SIDES, pitch_bounds(view, pitch, a.toes_on_plate,
+                                                                           a.static_frames)):
+                    whole.append(b_w)
+                    covered.append(b_c)
+                    print(f"  {view:5s} toe-down {-pitch:2.0f} deg {side:5s}: whole visible foot {n_w:3d} px "
+                          f"{b_w:4.2f} deg | covered by the template {n_c:3d} px {b_c:4.2f} deg", flush=True)
+        print(f"RMS over the {len(whole)} feet: whole visible foot {np.sqrt(np.mean(np.square(whole))):.2f} deg, "
+              f"the template's part {np.sqrt(np.mean(np.square(covered))):.2f} deg")
+        return 0
     print(f"foot pitch in one depth frame: 2 views x toe-down 15 / 30 deg ({where}) x {a.draws} "
           f"static draws x {a.frames} frames x 2 feet; template from {a.static_frames} static frames")
     for name, noisy_static, noisy_frame in RUNS:
