@@ -43,6 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
+from scipy.spatial.transform import Rotation  # noqa: E402
 
 from analysis.angles import ankle_shank_foot_angle  # noqa: E402
 from analysis.joints import JOINT_INDEX  # noqa: E402
@@ -52,7 +53,7 @@ from analysis.skeleton.reconstruct import CameraSetup  # noqa: E402
 from analysis.skeleton.refine import segment_radius_m  # noqa: E402
 from drivers.athlete.body import Body  # noqa: E402
 from drivers.athlete.render import Renderer  # noqa: E402
-from drivers.athlete.render_pose import pitch_foot_lab, simple_pose_lab  # noqa: E402
+from drivers.athlete.render_pose import move_foot_lab, pitch_foot_lab, simple_pose_lab  # noqa: E402
 from drivers.camera_model import (D435_COLOR_640x480, D435_DEPTH_848x480,  # noqa: E402
                                   T_COLOR_FROM_DEPTH_D435, invert_pose, standard_camera_pose,
                                   transform_points)
@@ -78,6 +79,23 @@ def landing_pose(stand, pitch_deg: float, toes_on_plate: bool):
     return pose + np.array([0.0, 0.0, 0.08])
 
 
+def _station_and_template(view: str, seed: int, stand, n_static: int, noisy_static: bool,
+                          s: FootSettings):
+    """The station's D435 at 2.5 m (renderer seed `seed`) and the static foot template of the
+    standing pose from n_static depth frames: (renderer, camera, T_color_from_lab, shank radius,
+    template)."""
+    r = Renderer(standard_camera_pose(view), seed=seed)
+    cam = CameraSetup(D435_DEPTH_848x480, D435_COLOR_640x480, T_COLOR_FROM_DEPTH_D435, 0.001,
+                      r.T_lab_from_depth)
+    to_cam = invert_pose(cam.T_lab_from_color)
+    r_shank = segment_radius_m("shank", 1.75, 75.0)
+    times = np.arange(n_static, dtype=float)
+    template = build_foot_template(np.repeat(transform_points(to_cam, stand)[None], n_static, 0),
+                                  [r.depth(stand, i, noisy=noisy_static) for i in range(n_static)],
+                                  times, times, cam, r_shank, s)
+    return r, cam, to_cam, r_shank, template
+
+
 def foot_angle_errors(view: str, pitch_deg: float, draw: int, n_static: int, n_frames: int,
                       noisy_static: bool, noisy_frame: bool, toes_on_plate: bool = False,
                       settings: FootSettings | None = None) -> np.ndarray:
@@ -85,16 +103,8 @@ def foot_angle_errors(view: str, pitch_deg: float, draw: int, n_static: int, n_f
     stand = simple_pose_lab()
     pose = landing_pose(stand, pitch_deg, toes_on_plate)
     start = _pitched(pose, -5.0)
-    r = Renderer(standard_camera_pose(view), seed=draw)
-    cam = CameraSetup(D435_DEPTH_848x480, D435_COLOR_640x480, T_COLOR_FROM_DEPTH_D435, 0.001,
-                      r.T_lab_from_depth)
-    to_cam = invert_pose(cam.T_lab_from_color)
-    r_shank = segment_radius_m("shank", 1.75, 75.0)
     s = settings or FootSettings()
-    times = np.arange(n_static, dtype=float)
-    template = build_foot_template(np.repeat(transform_points(to_cam, stand)[None], n_static, 0),
-                                  [r.depth(stand, i, noisy=noisy_static) for i in range(n_static)],
-                                  times, times, cam, r_shank, s)
+    r, cam, to_cam, r_shank, template = _station_and_template(view, draw, stand, n_static, noisy_static, s)
     true = {sd: float(ankle_shank_foot_angle(pose[None], sd)[0]) for sd in SIDES}
     errs = []
     for k in range(n_frames):
@@ -106,53 +116,24 @@ def foot_angle_errors(view: str, pitch_deg: float, draw: int, n_static: int, n_f
     return np.array(errs)
 
 
-def _rotation_lab(axis: int, angle_rad: float) -> np.ndarray:
-    c, s = np.cos(angle_rad), np.sin(angle_rad)
-    R = np.eye(3)
-    j, k = [a for a in range(3) if a != axis]
-    R[j, j], R[j, k], R[k, j], R[k, k] = c, -s, s, c
-    return R
-
-
-def _foot_moved(pose, side, R, t):
-    """Joints with that foot's heel and toe turned by R about the ankle, and all three moved by t."""
-    out = np.array(pose, float, copy=True)
-    a = out[JOINT_INDEX[f"{side}_ankle"]].copy()
-    for n in ("heel", "toe"):
-        j = JOINT_INDEX[f"{side}_{n}"]
-        out[j] = a + R @ (out[j] - a) + t
-    out[JOINT_INDEX[f"{side}_ankle"]] = a + t
-    return out
-
-
 def pitch_bounds(view: str, pitch_deg: float, toes_on_plate: bool, n_static: int) -> list:
     """Per foot: (pixels whole, CRB whole deg, pixels covered, CRB covered deg) of the pitch."""
     stand = simple_pose_lab()
     pose = landing_pose(stand, pitch_deg, toes_on_plate)
-    r = Renderer(standard_camera_pose(view), seed=1)
-    cam = CameraSetup(D435_DEPTH_848x480, D435_COLOR_640x480, T_COLOR_FROM_DEPTH_D435, 0.001,
-                      r.T_lab_from_depth)
-    to_cam = invert_pose(cam.T_lab_from_color)
-    r_shank = segment_radius_m("shank", 1.75, 75.0)
-    times = np.arange(n_static, dtype=float)
-    template = build_foot_template(np.repeat(transform_points(to_cam, stand)[None], n_static, 0),
-                                  [r.depth(stand, i, noisy=False) for i in range(n_static)],
-                                  times, times, cam, r_shank, FootSettings())
+    r, cam, to_cam, _, template = _station_and_template(view, 1, stand, n_static, False, FootSettings())
     z0 = r.depth_truth_m(pose)
     sigma = r.noise.sigma_m(z0, cam.depth_intrinsics.fx)
     d_rot, d_t = np.radians(0.5), 0.002
     out = []
     for side in SIDES:
         cols = []
-        for axis in range(3):
-            Rp = _rotation_lab(axis, d_rot)
-            zp = r.depth_truth_m(_foot_moved(pose, side, Rp, np.zeros(3)))
-            zm = r.depth_truth_m(_foot_moved(pose, side, Rp.T, np.zeros(3)))
-            cols.append((zp, zm, d_rot))
-        for axis in range(3):
-            t = np.eye(3)[axis] * d_t
-            cols.append((r.depth_truth_m(_foot_moved(pose, side, np.eye(3), t)),
-                         r.depth_truth_m(_foot_moved(pose, side, np.eye(3), -t)), d_t))
+        for axis in np.eye(3):          # turns about the lab's x, y, z, then moves along them
+            Rp = Rotation.from_rotvec(axis * d_rot).as_matrix()
+            cols.append((r.depth_truth_m(move_foot_lab(pose, side, Rp)),
+                         r.depth_truth_m(move_foot_lab(pose, side, Rp.T)), d_rot))
+        for axis in np.eye(3):
+            cols.append((r.depth_truth_m(move_foot_lab(pose, side, np.eye(3), axis * d_t)),
+                         r.depth_truth_m(move_foot_lab(pose, side, np.eye(3), -axis * d_t)), d_t))
         ok = z0 > 0
         for zp, zm, _ in cols:
             ok &= (zp > 0) & (zm > 0) & (np.abs(zp - zm) < 0.02)      # not an occlusion edge

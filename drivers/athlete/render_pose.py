@@ -59,15 +59,22 @@ def _unit(v):
     return v / np.linalg.norm(v)
 
 
+def move_foot_lab(joints_lab: np.ndarray, side: str, R: np.ndarray, t=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """joints (J, 3) with that foot's heel and toe turned by the rotation R (3x3, lab frame) about
+    the ankle, and ankle, heel and toe moved by t (m): the foot moved rigidly for the renderer."""
+    out = np.array(joints_lab, float, copy=True)
+    t = np.asarray(t, float)
+    a = out[JOINT_INDEX[f"{side}_ankle"]].copy()
+    for n in ("heel", "toe"):
+        j = JOINT_INDEX[f"{side}_{n}"]
+        out[j] = a + R @ (out[j] - a) + t
+    out[JOINT_INDEX[f"{side}_ankle"]] = a + t
+    return out
+
+
 def pitch_foot_lab(joints_lab: np.ndarray, side: str, pitch_deg: float) -> np.ndarray:
     """joints (J, 3) with that foot's heel and toe turned about the ankle's lab-x axis (the
     athlete faces +y): toe down for pitch_deg < 0, the shank unchanged - a landing's
     plantarflexed foot for the renderer."""
-    out = np.array(joints_lab, float, copy=True)
-    a = out[JOINT_INDEX[f"{side}_ankle"]]
-    c, s = np.cos(np.radians(pitch_deg)), np.sin(np.radians(pitch_deg))
-    R = np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
-    for n in ("heel", "toe"):
-        j = JOINT_INDEX[f"{side}_{n}"]
-        out[j] = a + R @ (out[j] - a)
-    return out
+    from scipy.spatial.transform import Rotation
+    return move_foot_lab(joints_lab, side, Rotation.from_euler("x", pitch_deg, degrees=True).as_matrix())
