@@ -9,8 +9,8 @@ build_foot_template); the landing-like pose is the same body 8 cm up (`--toes-on
 until the toes touch the plate) with both feet pitched toe-down by 15 and by 30 deg, the shank
 unchanged; each of its `--frames` depth frames is
 registered from a start 5 deg further toe-down (register_feet, one frame at a time, as at a
-landing's last depth frame). Camera: the station's D435 at 2.5 m, facing the athlete and at 45
-deg; `--draws` renderer seeds (static noise draws) per view and pitch.
+landing's last depth frame). Camera: the station's D435 at `--distance-m` (default 2.5 m), facing the
+athlete and at 45 deg; `--draws` renderer seeds (static noise draws) per view and pitch.
 Error = registered minus true shank-foot angle (analysis.angles.ankle_shank_foot_angle), deg.
 
 The same frames run four times: both noisy (what the station sees), the static template
@@ -20,6 +20,7 @@ per-(view, pitch, draw) means (the part that 6 frames' averaging would not remov
 
     .venv/bin/python bench/bench_foot_registration.py [--static-frames 30] [--frames 6] [--draws 3]
                                                       [--toes-on-plate] [--bound]
+                                                      [--distance-m 2.5]
 
 `--bound`: instead of registering, the Cramer-Rao bound of one depth frame's foot pitch under the
 renderer's own noise model (drivers/athlete/render_noise.py: independent gaussian depth, RMS
@@ -80,11 +81,11 @@ def landing_pose(stand, pitch_deg: float, toes_on_plate: bool):
 
 
 def _station_and_template(view: str, seed: int, stand, n_static: int, noisy_static: bool,
-                          s: FootSettings):
-    """The station's D435 at 2.5 m (renderer seed `seed`) and the static foot template of the
+                          s: FootSettings, distance_m: float = 2.5):
+    """The station's D435 at distance_m from the plate centre (renderer seed `seed`) and the static foot template of the
     standing pose from n_static depth frames: (renderer, camera, T_color_from_lab, shank radius,
     template)."""
-    r = Renderer(standard_camera_pose(view), seed=seed)
+    r = Renderer(standard_camera_pose(view, distance_m=distance_m), seed=seed)
     cam = CameraSetup(D435_DEPTH_848x480, D435_COLOR_640x480, T_COLOR_FROM_DEPTH_D435, 0.001,
                       r.T_lab_from_depth)
     to_cam = invert_pose(cam.T_lab_from_color)
@@ -98,13 +99,14 @@ def _station_and_template(view: str, seed: int, stand, n_static: int, noisy_stat
 
 def foot_angle_errors(view: str, pitch_deg: float, draw: int, n_static: int, n_frames: int,
                       noisy_static: bool, noisy_frame: bool, toes_on_plate: bool = False,
-                      settings: FootSettings | None = None) -> np.ndarray:
+                      settings: FootSettings | None = None, distance_m: float = 2.5) -> np.ndarray:
     """(n_frames * 2,) registered minus true shank-foot angle, deg."""
     stand = simple_pose_lab()
     pose = landing_pose(stand, pitch_deg, toes_on_plate)
     start = _pitched(pose, -5.0)
     s = settings or FootSettings()
-    r, cam, to_cam, r_shank, template = _station_and_template(view, draw, stand, n_static, noisy_static, s)
+    r, cam, to_cam, r_shank, template = _station_and_template(view, draw, stand, n_static, noisy_static, s,
+                                                              distance_m)
     true = {sd: float(ankle_shank_foot_angle(pose[None], sd)[0]) for sd in SIDES}
     errs = []
     for k in range(n_frames):
@@ -116,11 +118,13 @@ def foot_angle_errors(view: str, pitch_deg: float, draw: int, n_static: int, n_f
     return np.array(errs)
 
 
-def pitch_bounds(view: str, pitch_deg: float, toes_on_plate: bool, n_static: int) -> list:
+def pitch_bounds(view: str, pitch_deg: float, toes_on_plate: bool, n_static: int,
+                 distance_m: float = 2.5) -> list:
     """Per foot: (pixels whole, CRB whole deg, pixels covered, CRB covered deg) of the pitch."""
     stand = simple_pose_lab()
     pose = landing_pose(stand, pitch_deg, toes_on_plate)
-    r, cam, to_cam, _, template = _station_and_template(view, 1, stand, n_static, False, FootSettings())
+    r, cam, to_cam, _, template = _station_and_template(view, 1, stand, n_static, False, FootSettings(),
+                                                        distance_m)
     z0 = r.depth_truth_m(pose)
     sigma = r.noise.sigma_m(z0, cam.depth_intrinsics.fx)
     d_rot, d_t = np.radians(0.5), 0.002
@@ -181,8 +185,12 @@ def main(argv=None) -> int:
                     help="the landing pose lowered until the toes touch the plate (else 8 cm up)")
     ap.add_argument("--bound", action="store_true",
                     help="print the Cramer-Rao bound of one frame's pitch (whole foot vs template)")
+    ap.add_argument("--distance-m", type=float, default=2.5,
+                    help="the camera's distance from the plate centre (STATION.md: 2-3 m; default 2.5)")
     a = ap.parse_args(argv)
-    where = "toes on the plate" if a.toes_on_plate else "feet 8 cm up"
+    if not 1.0 <= a.distance_m <= 5.0:
+        ap.error(f"--distance-m {a.distance_m}: give a distance between 1 and 5 m")
+    where = ("toes on the plate" if a.toes_on_plate else "feet 8 cm up") + f"; camera at {a.distance_m:g} m"
     if a.bound:
         print(f"Cramer-Rao bound of one depth frame's foot pitch (1 sigma, 6 pose parameters unknown; "
               f"{where}; template from {a.static_frames} noise-free static frames)")
@@ -190,7 +198,7 @@ def main(argv=None) -> int:
         for view in ("front", "45"):
             for pitch in (-15.0, -30.0):
                 for side, (n_w, b_w, n_c, b_c) in zip(SIDES, pitch_bounds(view, pitch, a.toes_on_plate,
-                                                                           a.static_frames)):
+                                                                           a.static_frames, a.distance_m)):
                     whole.append(b_w)
                     covered.append(b_c)
                     print(f"  {view:5s} toe-down {-pitch:2.0f} deg {side:5s}: whole visible foot {n_w:3d} px "
@@ -203,7 +211,7 @@ def main(argv=None) -> int:
     for name, noisy_static, noisy_frame in RUNS:
         t0 = time.perf_counter()
         groups = [foot_angle_errors(view, pitch, draw, a.static_frames, a.frames, noisy_static,
-                                    noisy_frame, a.toes_on_plate)
+                                    noisy_frame, a.toes_on_plate, distance_m=a.distance_m)
                   for view in ("front", "45") for pitch in (-15.0, -30.0)
                   for draw in range(1, a.draws + 1)]
         e = np.concatenate(groups)
