@@ -6,7 +6,8 @@
 Steps: board in view? -> enough corners, usable angle? -> hold still (the corners must not drift
 by more than STILL_PX over --frames frames) -> solve (calibration.camera_pose, or
 calibration.boardless) -> save (calibration.camera_calibration_store) with the camera serial and
-the date. --check instead runs the quick self-check (calibration.self_check) against the stored
+the date; the camera's distance from the plate and what it means for a landing's dorsiflexion at
+initial contact (calibration.setup_advice: a warning beyond the reference 2.5 m). --check instead runs the quick self-check (calibration.self_check) against the stored
 calibration. --simulate uses the virtual camera's scene (drivers.athlete renderer: floor, plate,
 walls, the board painted on the plate top; no athlete) at a known pose, and prints the errors
 against that pose; --sim-turn-deg / --sim-shift-mm move the simulated camera after calibration
@@ -23,6 +24,7 @@ from calibration.camera_pose import (RgbdFrame, average_detections, check_board_
                                      detection_frames, pose_error, solve_board_pose)
 from drivers.camera_model import (D435_COLOR_640x480, D435_DEPTH_848x480, T_COLOR_FROM_DEPTH_D435,
                                   standard_camera_pose)
+from calibration.setup_advice import distance_advice
 from station.errors import UserError
 
 STILL_PX = 0.3              # max drift of the board corners during the "hold still" window
@@ -258,6 +260,8 @@ def run(args) -> int:
         out = {"path": str(path), "method": pose.method, "camera_serial": cal.camera_serial,
                "seconds": elapsed, "errors": pose.errors,
                "camera_position_lab_m": pose.T_lab_from_depth[:3, 3].tolist()}
+        advice = distance_advice(pose.T_lab_from_depth)
+        out["setup"] = {k: advice[k] for k in ("plate_distance_m", "foot_pitch_bound_deg", "warning")}
         if T_true is not None:
             dp, da = pose_error(pose.T_lab_from_depth, T_true)
             out["truth"] = {"position_error_mm": dp * 1000.0, "angle_error_deg": float(np.degrees(da))}
@@ -271,6 +275,9 @@ def run(args) -> int:
             if "truth" in out:
                 say(f"  against the simulated truth: position {out['truth']['position_error_mm']:.1f} mm, "
                     f"angle {out['truth']['angle_error_deg']:.2f} deg")
+            say(f"  {advice['line']}")
+            if advice["warning"]:
+                say(f"  WARNING: {advice['warning']}")
             say(f"saved {path}")
         return 0
     finally:
