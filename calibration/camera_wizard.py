@@ -6,8 +6,9 @@
 Steps: board in view? -> enough corners, usable angle? -> hold still (the corners must not drift
 by more than STILL_PX over --frames frames) -> solve (calibration.camera_pose, or
 calibration.boardless) -> save (calibration.camera_calibration_store) with the camera serial and
-the date; the camera's distance from the plate and what it means for a landing's dorsiflexion at
-initial contact (calibration.setup_advice: a warning beyond the reference 2.5 m). --check instead runs the quick self-check (calibration.self_check) against the stored
+the date; then the camera's distance from the plate and what it means for a landing's
+dorsiflexion at initial contact (calibration.setup_advice: a warning beyond the reference 2.5 m).
+--check instead runs the quick self-check (calibration.self_check) against the stored
 calibration. --simulate uses the virtual camera's scene (drivers.athlete renderer: floor, plate,
 walls, the board painted on the plate top; no athlete) at a known pose, and prints the errors
 against that pose; --sim-turn-deg / --sim-shift-mm move the simulated camera after calibration
@@ -22,9 +23,9 @@ import numpy as np
 
 from calibration.camera_pose import (RgbdFrame, average_detections, check_board_view, detect_board_frames,
                                      detection_frames, pose_error, solve_board_pose)
+from calibration.setup_advice import distance_advice
 from drivers.camera_model import (D435_COLOR_640x480, D435_DEPTH_848x480, T_COLOR_FROM_DEPTH_D435,
                                   standard_camera_pose)
-from calibration.setup_advice import distance_advice
 from station.errors import UserError
 
 STILL_PX = 0.3              # max drift of the board corners during the "hold still" window
