@@ -54,6 +54,7 @@ from analysis.skeleton.reconstruct import CameraSetup  # noqa: E402
 from analysis.skeleton.refine import segment_radius_m  # noqa: E402
 from drivers.athlete.body import Body  # noqa: E402
 from drivers.athlete.render import Renderer  # noqa: E402
+from drivers.athlete.render_noise import DepthNoise  # noqa: E402
 from drivers.athlete.render_pose import move_foot_lab, pitch_foot_lab, simple_pose_lab  # noqa: E402
 from drivers.camera_model import (D435_COLOR_640x480, D435_DEPTH_848x480,  # noqa: E402
                                   T_COLOR_FROM_DEPTH_D435, invert_pose, standard_camera_pose,
@@ -81,11 +82,12 @@ def landing_pose(stand, pitch_deg: float, toes_on_plate: bool):
 
 
 def _station_and_template(view: str, seed: int, stand, n_static: int, noisy_static: bool,
-                          s: FootSettings, distance_m: float = 2.5):
+                          s: FootSettings, distance_m: float = 2.5, baseline_m: float = 0.050):
     """The station's D435 at distance_m from the plate centre (renderer seed `seed`) and the static foot template of the
     standing pose from n_static depth frames: (renderer, camera, T_color_from_lab, shank radius,
     template)."""
-    r = Renderer(standard_camera_pose(view, distance_m=distance_m), seed=seed)
+    r = Renderer(standard_camera_pose(view, distance_m=distance_m), seed=seed,
+                 noise=DepthNoise(baseline_m=baseline_m))
     cam = CameraSetup(D435_DEPTH_848x480, D435_COLOR_640x480, T_COLOR_FROM_DEPTH_D435, 0.001,
                       r.T_lab_from_depth)
     to_cam = invert_pose(cam.T_lab_from_color)
@@ -99,14 +101,15 @@ def _station_and_template(view: str, seed: int, stand, n_static: int, noisy_stat
 
 def foot_angle_errors(view: str, pitch_deg: float, draw: int, n_static: int, n_frames: int,
                       noisy_static: bool, noisy_frame: bool, toes_on_plate: bool = False,
-                      settings: FootSettings | None = None, distance_m: float = 2.5) -> np.ndarray:
+                      settings: FootSettings | None = None, distance_m: float = 2.5,
+                      baseline_m: float = 0.050) -> np.ndarray:
     """(n_frames * 2,) registered minus true shank-foot angle, deg."""
     stand = simple_pose_lab()
     pose = landing_pose(stand, pitch_deg, toes_on_plate)
     start = _pitched(pose, -5.0)
     s = settings or FootSettings()
     r, cam, to_cam, r_shank, template = _station_and_template(view, draw, stand, n_static, noisy_static, s,
-                                                              distance_m)
+                                                              distance_m, baseline_m)
     true = {sd: float(ankle_shank_foot_angle(pose[None], sd)[0]) for sd in SIDES}
     errs = []
     for k in range(n_frames):
@@ -119,12 +122,12 @@ def foot_angle_errors(view: str, pitch_deg: float, draw: int, n_static: int, n_f
 
 
 def pitch_bounds(view: str, pitch_deg: float, toes_on_plate: bool, n_static: int,
-                 distance_m: float = 2.5) -> list:
+                 distance_m: float = 2.5, baseline_m: float = 0.050) -> list:
     """Per foot: (pixels whole, CRB whole deg, pixels covered, CRB covered deg) of the pitch."""
     stand = simple_pose_lab()
     pose = landing_pose(stand, pitch_deg, toes_on_plate)
     r, cam, to_cam, _, template = _station_and_template(view, 1, stand, n_static, False, FootSettings(),
-                                                        distance_m)
+                                                        distance_m, baseline_m)
     z0 = r.depth_truth_m(pose)
     sigma = r.noise.sigma_m(z0, cam.depth_intrinsics.fx)
     d_rot, d_t = np.radians(0.5), 0.002
@@ -187,10 +190,16 @@ def main(argv=None) -> int:
                     help="print the Cramer-Rao bound of one frame's pitch (whole foot vs template)")
     ap.add_argument("--distance-m", type=float, default=2.5,
                     help="the camera's distance from the plate centre (STATION.md: 2-3 m; default 2.5)")
+    ap.add_argument("--depth-baseline-mm", type=float, default=50.0,
+                    help="the depth noise model's stereo baseline (default 50, the D435; 95 a D455's noise)")
     a = ap.parse_args(argv)
+    if not 20.0 <= a.depth_baseline_mm <= 200.0:
+        ap.error(f"--depth-baseline-mm {a.depth_baseline_mm:g}: give the stereo baseline in mm, 20-200")
     if not 1.0 <= a.distance_m <= 5.0:
         ap.error(f"--distance-m {a.distance_m}: give a distance between 1 and 5 m")
     where = ("toes on the plate" if a.toes_on_plate else "feet 8 cm up") + f"; camera at {a.distance_m:g} m"
+    if a.depth_baseline_mm != 50.0:
+        where += f", depth noise of a {a.depth_baseline_mm:g} mm baseline"
     if a.bound:
         print(f"Cramer-Rao bound of one depth frame's foot pitch (1 sigma, 6 pose parameters unknown; "
               f"{where}; template from {a.static_frames} noise-free static frames)")
@@ -198,7 +207,8 @@ def main(argv=None) -> int:
         for view in ("front", "45"):
             for pitch in (-15.0, -30.0):
                 for side, (n_w, b_w, n_c, b_c) in zip(SIDES, pitch_bounds(view, pitch, a.toes_on_plate,
-                                                                           a.static_frames, a.distance_m)):
+                                                                           a.static_frames, a.distance_m,
+                                                                           a.depth_baseline_mm / 1000.0)):
                     whole.append(b_w)
                     covered.append(b_c)
                     print(f"  {view:5s} toe-down {-pitch:2.0f} deg {side:5s}: whole visible foot {n_w:3d} px "
@@ -211,7 +221,8 @@ def main(argv=None) -> int:
     for name, noisy_static, noisy_frame in RUNS:
         t0 = time.perf_counter()
         groups = [foot_angle_errors(view, pitch, draw, a.static_frames, a.frames, noisy_static,
-                                    noisy_frame, a.toes_on_plate, distance_m=a.distance_m)
+                                    noisy_frame, a.toes_on_plate, distance_m=a.distance_m,
+                                    baseline_m=a.depth_baseline_mm / 1000.0)
                   for view in ("front", "45") for pitch in (-15.0, -30.0)
                   for draw in range(1, a.draws + 1)]
         e = np.concatenate(groups)

@@ -56,10 +56,12 @@ def _summary(rows) -> None:
 
 
 def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, settings=None,
-             jump_depth_fps: float = 90.0, seeds=(0,), keep=None, station_rates: bool = False) -> int:
+             jump_depth_fps: float = 90.0, seeds=(0,), keep=None, station_rates: bool = False,
+             depth_baseline_m: float = 0.050) -> int:
     """station_rates: record the squats and the static trial as the station does (depth 90 fps;
     the static trial 2 s long, the full protocol's static step) instead of the matrix's historic
-    depth 30 fps and 1 s static trial."""
+    depth 30 fps and 1 s static trial. depth_baseline_m: the depth noise model's stereo baseline
+    (0.050 the D435's; 0.095 a D455's noise, the rest of the camera the D435's)."""
     from analysis.skeleton.virtual_check import VirtualSpec, run_case
     cases = [(k, v, tr, seed) for seed in seeds for k, v, tr in (cases or MATRIX)]
     if keep:
@@ -73,6 +75,9 @@ def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, setting
           f"(static trial {static_window_s[1] - static_window_s[0]:.0f} s); CMJ and drop jumps "
           f"depth {jump_depth_fps:.0f} / color {jump_fps:.0f} fps (the station records depth at 90"
           f"{', its static step 2 s' if station_rates else ''})")
+    if depth_baseline_m != 0.050:
+        print(f"depth noise of a {depth_baseline_m * 1000:.0f} mm stereo baseline (the D435's: 50 mm; "
+              f"RMS x {0.050 / depth_baseline_m:.2f})")
     print(f"{'trial':40s} {'leg':5s} | {'DF rmse ours/world':>18s} | {'DF err IC PF PK (ours)':>22s} | "
           f"{'FPPA rmse ours/world/2D':>24s} | {'FPPA err IC PF PK (ours)':>24s} | DFmax true/ours")
     for kind, view, traits, seed in cases:
@@ -80,9 +85,10 @@ def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, setting
         fps = jump_fps if jump else 30.0
         dfps = max(jump_depth_fps, fps) if jump else slow_depth_fps
         spec = VirtualSpec(kind=kind, view=view, traits=traits, color_fps=fps, depth_fps=dfps,
-                           window_s=WINDOWS[kind], seed=seed)
+                           window_s=WINDOWS[kind], seed=seed, depth_baseline_m=depth_baseline_m)
         static = VirtualSpec(kind="static", view=view, traits=traits, seed=100 + seed, color_fps=30.0,
-                             depth_fps=slow_depth_fps, window_s=static_window_s)
+                             depth_fps=slow_depth_fps, window_s=static_window_s,
+                             depth_baseline_m=depth_baseline_m)
         with tempfile.TemporaryDirectory() as d:
             ev = run_case(keep or d, spec, static, truth_detector_noise_px=detector_noise_px, settings=settings)
         label = _label(kind, view, traits)
@@ -152,9 +158,14 @@ def main(argv=None) -> int:
                     help="with --accuracy: squats and the static trial at the station's depth 90 fps, "
                          "the static trial 2 s as the full protocol records it (default: depth 30 "
                          "and a 1 s static trial, the matrix as measured since round 1)")
+    ap.add_argument("--depth-baseline-mm", type=float, default=50.0,
+                    help="with --accuracy: the depth noise model's stereo baseline (default 50, the "
+                         "D435; 95 gives a D455's depth noise with the rest of the camera the D435's)")
     ap.add_argument("--truth-detector-noise-px", type=float, default=None,
                     help="with --accuracy: the TEST-ONLY truth-projection detector instead of MediaPipe")
     a = ap.parse_args(argv)
+    if not 20.0 <= a.depth_baseline_mm <= 200.0:
+        ap.error(f"--depth-baseline-mm {a.depth_baseline_mm:g}: give the stereo baseline in mm, 20-200")
     if a.accuracy:
         settings = {}
         if a.no_refine:
@@ -178,7 +189,8 @@ def main(argv=None) -> int:
                 ap.error(f"--cases {a.cases!r} matches no row of the matrix")
         return accuracy(a.truth_detector_noise_px, cases=cases, jump_fps=a.jump_fps,
                         settings=settings or None, jump_depth_fps=a.jump_depth_fps,
-                        seeds=a.seeds, keep=a.keep, station_rates=a.station_rates)
+                        seeds=a.seeds, keep=a.keep, station_rates=a.station_rates,
+                        depth_baseline_m=a.depth_baseline_mm / 1000.0)
     from analysis.skeleton_pipeline import analyze_skeleton
     from data.trial import open_trial
     spec = VirtualSpec(kind="dj", view=a.view, color_fps=30.0, depth_fps=90.0, window_s=(1.0, 6.0))

@@ -41,6 +41,9 @@ class VirtualSpec:
     color_fps: float = 30.0
     depth_fps: float = 90.0
     window_s: tuple | None = None            # (t0, t1) of the motion to record; None = all
+    depth_baseline_m: float = 0.050          # the stereo baseline of the depth noise model (render_noise:
+                                             # RMS z^2 * subpixel / (fx * baseline)): 0.050 a D435, 0.095 a
+                                             # D455's (the rest of the camera stays the D435's)
 
 
 def _motion(spec: VirtualSpec, kind=None):
@@ -59,7 +62,9 @@ def _trial_name(spec: VirtualSpec) -> str:
 
 def _renderer(spec: VirtualSpec, seed: int):
     from drivers.athlete.render import Renderer
-    return Renderer(standard_camera_pose(spec.view), seed=seed)
+    from drivers.athlete.render_noise import DepthNoise
+    return Renderer(standard_camera_pose(spec.view), seed=seed,
+                    noise=DepthNoise(baseline_m=spec.depth_baseline_m))
 
 
 def write_virtual_trial(path, spec: VirtualSpec, motion=None) -> dict:
@@ -70,7 +75,9 @@ def write_virtual_trial(path, spec: VirtualSpec, motion=None) -> dict:
     t0, t1 = spec.window_s or (0.0, motion.duration_s)
     tc = np.arange(t0, t1, 1.0 / spec.color_fps)
     td = np.arange(t0, t1, 1.0 / spec.depth_fps)
-    desc = {"source": "virtual athlete", "model": "virtual D435", "depth_scale_m": 0.001,
+    model = ("virtual D435" if spec.depth_baseline_m == 0.050 else
+             f"virtual D435 with the depth noise of a {spec.depth_baseline_m * 1000:.0f} mm stereo baseline")
+    desc = {"source": "virtual athlete", "model": model, "depth_scale_m": 0.001,
             "depth": {"width": 848, "height": 480, "fps": spec.depth_fps, "format": "z16",
                       "intrinsics": D435_DEPTH_848x480.to_dict()},
             "color": {"width": 640, "height": 480, "fps": spec.color_fps, "format": "rgb8",
