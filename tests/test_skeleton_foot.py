@@ -119,3 +119,30 @@ def test_depth_smoothing_reduces_the_pitch_error_over_noisy_frames(view):
     # measured: front 6.16 (2 rejected) -> 2.84 (1 rejected), 45 deg 5.22 -> 2.09
     assert rms[1] < rms[0]
     assert rms[1] <= 3.0
+
+
+def test_depth_frames_near_a_contact_take_their_joints_from_their_own_side():
+    """A foot falling at 3 m/s until a contact at 0.050 s, then still; colour frames every 1/30 s.
+    A depth frame 4 ms before the contact gets the joints carried on from the two colour frames
+    before it (still in flight: exact here), not the line to the colour frame after the contact
+    (which stops the foot early: 1.9 cm high here); one after the contact gets the first colour
+    frame after it."""
+    from analysis.skeleton.foot import _joints_at
+    tc = np.arange(4) / 30.0
+    contact = 0.050
+
+    def height(t):
+        return 3.0 * np.maximum(contact - t, 0.0)
+
+    joints = np.zeros((4, 1, 3))
+    joints[:, 0, 2] = height(tc)
+    tq = contact - 0.004
+    t_near = int(np.argmin(np.abs(tc - tq)))                 # the colour frame before the contact
+    across = _joints_at(joints, tc, t_near, tq)[0, 2]
+    own_side = _joints_at(joints, tc, t_near, tq, contacts_s=[contact])[0, 2]
+    assert own_side == pytest.approx(height(tq), abs=1e-9)
+    assert across - height(tq) > 0.015
+    assert _joints_at(joints, tc, 1, contact + 0.002, contacts_s=[contact])[0, 2] == pytest.approx(0.0)
+    # away from any contact, the plain line between the neighbours
+    assert _joints_at(joints, tc, 0, 0.01, contacts_s=[contact])[0, 2] == pytest.approx(
+        _joints_at(joints, tc, 0, 0.01)[0, 2])

@@ -76,6 +76,17 @@ class FootSettings:
                                      # that gap), whose shank is measured there too
                                      # (RefineSettings.at_depth_frames), instead of a line through the
                                      # last 4 (kinematics.value_at_last_sample); False = the line
+    no_interpolation_across_contact: bool = False  # True: a densely registered depth frame
+                                     # between a landing's contact and the colour frame on its other
+                                     # side gets its start and point selection from the colour frames
+                                     # on ITS side of the contact (before it: the last two carried on
+                                     # in a line, the foot still in flight; after it: the first one),
+                                     # not from the line across the contact, where the foot stops.
+                                     # Measured on the virtual jumps (docs/SKELETON.md, session 9):
+                                     # with half the D435's depth noise (a D455's) it removes a +2..3
+                                     # deg bias of the contact value (24 legs: RMS 2.14 -> 1.24, over
+                                     # 3 deg 4 -> 0); with the D435's noise it makes it worse (RMS
+                                     # 1.80 -> 3.55, over 3 deg 1 -> 10): off by default
 
 
 _IDX = {s: {n: JOINT_INDEX[f"{s}_{n}"] for n in ("knee", "ankle", "heel", "toe")} for s in ("left", "right")}
@@ -295,9 +306,22 @@ def _rate(times):
     return 1.0 / np.median(np.diff(times)) if len(times) > 1 else 30.0
 
 
-def _joints_at(joints, color_time_s, t, tq):
-    """Joints of color frame t moved linearly to time tq (between its neighbours)."""
+def _joints_at(joints, color_time_s, t, tq, contacts_s=()):
+    """Joints of color frame t moved linearly to time tq (between its neighbours). Where a
+    contact lies between tq and colour frame t's neighbour towards it, only the colour frames on
+    tq's side of the contact are used (FootSettings.no_interpolation_across_contact)."""
     T = len(joints)
+    for c in contacts_s:
+        i = int(np.searchsorted(color_time_s, c)) - 1       # the last colour frame before c
+        if not 0 <= i < T - 1 or not color_time_s[i] <= tq <= color_time_s[i + 1]:
+            continue
+        if tq >= c:
+            return joints[i + 1]
+        if i < 1:
+            return joints[i]
+        v = (joints[i] - joints[i - 1]) / (color_time_s[i] - color_time_s[i - 1])
+        P = joints[i] + (tq - color_time_s[i]) * v
+        return np.where(np.isfinite(P), P, joints[i])
     if T < 2 or tq == color_time_s[t]:
         return joints[t]
     u = t + 1 if tq > color_time_s[t] else t - 1
@@ -309,7 +333,7 @@ def _joints_at(joints, color_time_s, t, tq):
 
 
 def register_feet(joints_cam, depth_frames, depth_time_s, color_time_s, cam, template: dict,
-                  r_shank, s: FootSettings, dense=None, dense_out: dict | None = None):
+                  r_shank, s: FootSettings, dense=None, dense_out: dict | None = None, contacts_s=()):
     """Replace heel and toe (T, J, 3, color camera frame) by the registered template's. Returns
     (joints, (T, 2) ICP fitness per side (0 = not registered), (T, 2, 4, 4) foot poses).
     dense: optional (T,) bool - for those color frames every depth frame nearest to them (a
@@ -319,7 +343,9 @@ def register_feet(joints_cam, depth_frames, depth_time_s, color_time_s, cam, tem
     dense_out: optional dict, filled with every densely registered depth frame's own result:
     'depth_index' (K,), 'heel_cam' / 'toe_cam' (K, 2, 3) (NaN where that foot failed) - the
     foot at the depth frame's time, for values at a landing's initial contact, where the foot
-    turns ~1 deg per ms and the colour frames' mean blurs it."""
+    turns ~1 deg per ms and the colour frames' mean blurs it.
+    contacts_s: colour host times of landings' initial contacts (see
+    FootSettings.no_interpolation_across_contact)."""
     import open3d as o3d
     reg = o3d.pipelines.registration
     out = np.array(joints_cam, dtype=float, copy=True)
@@ -338,7 +364,9 @@ def register_feet(joints_cam, depth_frames, depth_time_s, color_time_s, cam, tem
             break
         results = {side: [] for side in template}
         for k in jobs[t]:
-            P = _joints_at(joints_cam, color_time_s, t, depth_time_s[k]) if len(jobs[t]) > 1 else joints_cam[t]
+            P = (_joints_at(joints_cam, color_time_s, t, depth_time_s[k],
+                            contacts_s if s.no_interpolation_across_contact else ())
+                 if len(jobs[t]) > 1 else joints_cam[t])
             depth = np.asarray(depth_frames[k])
             per_frame = np.full((2, 2, 3), np.nan)
             for li, side in enumerate(("left", "right")):

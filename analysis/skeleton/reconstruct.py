@@ -11,7 +11,7 @@ from typing import Optional
 
 import numpy as np
 
-from analysis.joints import JOINT_INDEX, JOINT_NAMES
+from analysis.joints import JOINT_INDEX
 from analysis.pose.estimator import PoseEstimator
 from analysis.skeleton.align import align_depth_to_color
 from analysis.skeleton.fit import (FitSettings, estimate_bone_lengths, fit_frames,
@@ -179,7 +179,7 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
             dense |= (lm.time_s >= a) & (lm.time_s <= b)
         joints_cam, foot_fitness, foot_poses = register_feet(joints_cam, depth_frames, depth_time_s, lm.time_s,
                                                     cam, foot_template, r_shank, s.foot, dense=dense,
-                                                    dense_out=dense_feet)
+                                                    dense_out=dense_feet, contacts_s=filter_breaks_s or ())
         t2 = time.perf_counter()
         timings["foot_s"] = timings.get("foot_s", 0.0) + t2 - t1
         t1 = t2
