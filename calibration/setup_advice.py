@@ -17,10 +17,11 @@ the bench's 24 virtual jump legs, diagnostic harness, docs/SKELETON.md). The iss
 3.0 m, where about 1 landing leg in 4 would be over it even for an ideal estimator. STATION.md
 allows 2-3 m; the closer camera must still see the athlete whole (MediaPipe needs the body).
 tests/test_setup_advice.py recomputes the 3.0 m row with the bench's own function.
-The bound is what a closer camera makes POSSIBLE, not what the chain reaches: with half the depth
-noise (bench_skeleton.py --depth-baseline-mm 95, the virtual jumps) the dorsiflexion curves got
-better but the contact values did not (20/24 legs within 3 deg, 23/24 with the D435's noise);
-docs/SKELETON.md has the figures.
+The bound is what less depth noise makes POSSIBLE, not what the chain reaches by itself: with half
+the depth noise (bench_skeleton.py --depth-baseline-mm 95, the virtual jumps) the contact values
+got worse with the default analysis (20/24 legs within 3 deg, 23/24 with the D435's noise) and
+all within 3 deg with FootSettings.no_interpolation_across_contact (24/24; the whole matrix
+45/45), which hurts at the D435's noise; docs/SKELETON.md has the figures.
 Other camera models (D415, D455: other baselines and fields of view) are not measured here.
 """
 from __future__ import annotations
