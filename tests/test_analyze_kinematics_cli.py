@@ -39,11 +39,23 @@ def test_analyze_json_has_left_and_right_per_rep(tmp_path):
     assert f["residual_analysis_hz"]["n_series"] == 18
     assert 1.0 <= f["residual_analysis_hz"]["median_hz"] <= f["residual_analysis_hz"]["max_hz"] <= 13.5
     assert f["above_cutoff"] == (f["residual_analysis_hz"]["max_hz"] > 12.0)
+    assert out["kinematics"]["settings"]["foot"]["no_interpolation_across_contact"] is False
     # the technician's own cut-off, recorded as such, and in the text line
     run = _station("analyze", str(cmj), "--joint-cutoff", "8", "--no-write", "--json")
     assert run.returncode == 0, run.stderr[-2000:]
     f8 = json.loads(run.stdout)["kinematics"]["filter"]
     assert f8["cutoff_hz"] == 8.0 and f8["cutoff_source"] == "the cutoff_hz setting"
+    # the option for less noisy depth cameras, recorded in the result's settings
+    run = _station("analyze", str(cmj), "--landing-joints-own-side", "--no-write", "--json")
+    assert run.returncode == 0, run.stderr[-2000:]
+    own = json.loads(run.stdout)
+    assert own["kinematics"]["settings"]["foot"]["no_interpolation_across_contact"] is True
+    assert own["reps"][0]["left"]["dorsiflexion_at_contact_from"] == rep["left"]["dorsiflexion_at_contact_from"]
+    # it reaches the foot's registration at the last depth frame before the contact
+    values = [(own["reps"][0][sd]["dorsiflexion_at_contact_deg"], rep[sd]["dorsiflexion_at_contact_deg"])
+              for sd in ("left", "right")]
+    assert all(isinstance(a, float) and isinstance(b, float) for a, b in values)
+    assert any(abs(a - b) > 1e-6 for a, b in values), values
     # and in batch mode, through a worker process
     run = _station("analyze", str(tmp_path), "--workers", "1", "--joint-cutoff", "8", "--no-write", "--json")
     assert run.returncode == 0, run.stderr[-2000:]

@@ -48,6 +48,12 @@ def add_arguments(parser):
                         help="low-pass cut-off of the camera's joints (default: 4 Hz for squats and "
                              "standing, 12 Hz for jumps); the result's filter line shows the "
                              "residual analysis to judge it by")
+    parser.add_argument("--landing-joints-own-side", action="store_true",
+                        help="for a depth camera less noisy than a D435 (e.g. a D455): the depth frames "
+                             "just before a landing's contact take the joints from their own side of the "
+                             "contact, not from a line through it (foot.no_interpolation_across_contact; "
+                             "on the virtual jumps it fixed a +2..3 deg contact bias with half the D435's "
+                             "depth noise and made the D435 worse: docs/SKELETON.md)")
     parser.add_argument("--no-skeleton", action="store_true",
                         help="force analysis only, even for trials with camera streams")
     parser.add_argument("--workers", type=int, metavar="N", default=None,
@@ -384,6 +390,8 @@ def skeleton_settings_from(args) -> dict:
         if not cutoff > 0:
             raise UserError(f"--joint-cutoff {cutoff:g}: give a cut-off above 0 Hz (e.g. 6)")
         out["cutoff_hz"] = float(cutoff)
+    if getattr(args, "landing_joints_own_side", False):
+        out["foot"] = {"no_interpolation_across_contact": True}
     return out
 
 
