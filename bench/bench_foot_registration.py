@@ -82,10 +82,11 @@ def landing_pose(stand, pitch_deg: float, toes_on_plate: bool):
 
 
 def _station_and_template(view: str, seed: int, stand, n_static: int, noisy_static: bool,
-                          s: FootSettings, distance_m: float = 2.5, baseline_m: float = 0.050):
-    """The station's D435 at distance_m from the plate centre (renderer seed `seed`) and the static foot template of the
-    standing pose from n_static depth frames: (renderer, camera, T_color_from_lab, shank radius,
-    template)."""
+                          s: FootSettings, distance_m: float = 2.5,
+                          baseline_m: float = DepthNoise.baseline_m):
+    """The station's D435 at distance_m from the plate centre (renderer seed `seed`, depth noise
+    of a baseline_m stereo baseline) and the static foot template of the standing pose from
+    n_static depth frames: (renderer, camera, T_color_from_lab, shank radius, template)."""
     r = Renderer(standard_camera_pose(view, distance_m=distance_m), seed=seed,
                  noise=DepthNoise(baseline_m=baseline_m))
     cam = CameraSetup(D435_DEPTH_848x480, D435_COLOR_640x480, T_COLOR_FROM_DEPTH_D435, 0.001,
@@ -102,7 +103,7 @@ def _station_and_template(view: str, seed: int, stand, n_static: int, noisy_stat
 def foot_angle_errors(view: str, pitch_deg: float, draw: int, n_static: int, n_frames: int,
                       noisy_static: bool, noisy_frame: bool, toes_on_plate: bool = False,
                       settings: FootSettings | None = None, distance_m: float = 2.5,
-                      baseline_m: float = 0.050) -> np.ndarray:
+                      baseline_m: float = DepthNoise.baseline_m) -> np.ndarray:
     """(n_frames * 2,) registered minus true shank-foot angle, deg."""
     stand = simple_pose_lab()
     pose = landing_pose(stand, pitch_deg, toes_on_plate)
@@ -122,7 +123,7 @@ def foot_angle_errors(view: str, pitch_deg: float, draw: int, n_static: int, n_f
 
 
 def pitch_bounds(view: str, pitch_deg: float, toes_on_plate: bool, n_static: int,
-                 distance_m: float = 2.5, baseline_m: float = 0.050) -> list:
+                 distance_m: float = 2.5, baseline_m: float = DepthNoise.baseline_m) -> list:
     """Per foot: (pixels whole, CRB whole deg, pixels covered, CRB covered deg) of the pitch."""
     stand = simple_pose_lab()
     pose = landing_pose(stand, pitch_deg, toes_on_plate)
@@ -190,7 +191,7 @@ def main(argv=None) -> int:
                     help="print the Cramer-Rao bound of one frame's pitch (whole foot vs template)")
     ap.add_argument("--distance-m", type=float, default=2.5,
                     help="the camera's distance from the plate centre (STATION.md: 2-3 m; default 2.5)")
-    ap.add_argument("--depth-baseline-mm", type=float, default=50.0,
+    ap.add_argument("--depth-baseline-mm", type=float, default=DepthNoise.baseline_m * 1000.0,
                     help="the depth noise model's stereo baseline (default 50, the D435; 95 a D455's noise)")
     a = ap.parse_args(argv)
     if not 20.0 <= a.depth_baseline_mm <= 200.0:
@@ -198,7 +199,7 @@ def main(argv=None) -> int:
     if not 1.0 <= a.distance_m <= 5.0:
         ap.error(f"--distance-m {a.distance_m}: give a distance between 1 and 5 m")
     where = ("toes on the plate" if a.toes_on_plate else "feet 8 cm up") + f"; camera at {a.distance_m:g} m"
-    if a.depth_baseline_mm != 50.0:
+    if a.depth_baseline_mm != DepthNoise.baseline_m * 1000.0:
         where += f", depth noise of a {a.depth_baseline_mm:g} mm baseline"
     if a.bound:
         print(f"Cramer-Rao bound of one depth frame's foot pitch (1 sigma, 6 pose parameters unknown; "

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.skeleton.virtual_check import (VirtualSpec, force_events_from_truth,  # noqa: E402
                                              write_virtual_trial)
+from drivers.athlete.render_noise import DepthNoise  # noqa: E402
 
 
 WINDOWS = {"squat": (1.0, 4.6), "single-leg-squat": (1.0, 4.6), "cmj": (1.6, 4.2), "dj": (1.6, 3.4)}
@@ -57,7 +58,7 @@ def _summary(rows) -> None:
 
 def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, settings=None,
              jump_depth_fps: float = 90.0, seeds=(0,), keep=None, station_rates: bool = False,
-             depth_baseline_m: float = 0.050) -> int:
+             depth_baseline_m: float = DepthNoise.baseline_m) -> int:
     """station_rates: record the squats and the static trial as the station does (depth 90 fps;
     the static trial 2 s long, the full protocol's static step) instead of the matrix's historic
     depth 30 fps and 1 s static trial. depth_baseline_m: the depth noise model's stereo baseline
@@ -75,9 +76,9 @@ def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, setting
           f"(static trial {static_window_s[1] - static_window_s[0]:.0f} s); CMJ and drop jumps "
           f"depth {jump_depth_fps:.0f} / color {jump_fps:.0f} fps (the station records depth at 90"
           f"{', its static step 2 s' if station_rates else ''})")
-    if depth_baseline_m != 0.050:
-        print(f"depth noise of a {depth_baseline_m * 1000:.0f} mm stereo baseline (the D435's: 50 mm; "
-              f"RMS x {0.050 / depth_baseline_m:.2f})")
+    if depth_baseline_m != DepthNoise.baseline_m:
+        print(f"depth noise of a {depth_baseline_m * 1000:.0f} mm stereo baseline (the D435's: "
+              f"{DepthNoise.baseline_m * 1000:.0f} mm; RMS x {DepthNoise.baseline_m / depth_baseline_m:.2f})")
     print(f"{'trial':40s} {'leg':5s} | {'DF rmse ours/world':>18s} | {'DF err IC PF PK (ours)':>22s} | "
           f"{'FPPA rmse ours/world/2D':>24s} | {'FPPA err IC PF PK (ours)':>24s} | DFmax true/ours")
     for kind, view, traits, seed in cases:
@@ -158,7 +159,7 @@ def main(argv=None) -> int:
                     help="with --accuracy: squats and the static trial at the station's depth 90 fps, "
                          "the static trial 2 s as the full protocol records it (default: depth 30 "
                          "and a 1 s static trial, the matrix as measured since round 1)")
-    ap.add_argument("--depth-baseline-mm", type=float, default=50.0,
+    ap.add_argument("--depth-baseline-mm", type=float, default=DepthNoise.baseline_m * 1000.0,
                     help="with --accuracy: the depth noise model's stereo baseline (default 50, the "
                          "D435; 95 gives a D455's depth noise with the rest of the camera the D435's)")
     ap.add_argument("--truth-detector-noise-px", type=float, default=None,

@@ -23,6 +23,7 @@ from analysis.joints import SIDES
 from analysis.kinematics import contact_value_withheld
 from analysis.pose.angles_2d import fppa_2d_rad
 from analysis.skeleton.mapping import landmarks_to_joints
+from drivers.athlete.render_noise import DepthNoise
 from drivers.camera_model import (D435_COLOR_640x480, D435_DEPTH_848x480, T_COLOR_FROM_DEPTH_D435,
                                   standard_camera_pose)
 
@@ -41,9 +42,10 @@ class VirtualSpec:
     color_fps: float = 30.0
     depth_fps: float = 90.0
     window_s: tuple | None = None            # (t0, t1) of the motion to record; None = all
-    depth_baseline_m: float = 0.050          # the stereo baseline of the depth noise model (render_noise:
-                                             # RMS z^2 * subpixel / (fx * baseline)): 0.050 a D435, 0.095 a
-                                             # D455's (the rest of the camera stays the D435's)
+    depth_baseline_m: float = DepthNoise.baseline_m   # the depth noise model's stereo baseline
+                                             # (render_noise: RMS z^2 * subpixel / (fx * baseline)): its
+                                             # default the D435's 50 mm; 0.095 a D455's (the rest of the
+                                             # camera stays the D435's)
 
 
 def _motion(spec: VirtualSpec, kind=None):
@@ -62,7 +64,6 @@ def _trial_name(spec: VirtualSpec) -> str:
 
 def _renderer(spec: VirtualSpec, seed: int):
     from drivers.athlete.render import Renderer
-    from drivers.athlete.render_noise import DepthNoise
     return Renderer(standard_camera_pose(spec.view), seed=seed,
                     noise=DepthNoise(baseline_m=spec.depth_baseline_m))
 
@@ -75,7 +76,7 @@ def write_virtual_trial(path, spec: VirtualSpec, motion=None) -> dict:
     t0, t1 = spec.window_s or (0.0, motion.duration_s)
     tc = np.arange(t0, t1, 1.0 / spec.color_fps)
     td = np.arange(t0, t1, 1.0 / spec.depth_fps)
-    model = ("virtual D435" if spec.depth_baseline_m == 0.050 else
+    model = ("virtual D435" if spec.depth_baseline_m == DepthNoise.baseline_m else
              f"virtual D435 with the depth noise of a {spec.depth_baseline_m * 1000:.0f} mm stereo baseline")
     desc = {"source": "virtual athlete", "model": model, "depth_scale_m": 0.001,
             "depth": {"width": 848, "height": 480, "fps": spec.depth_fps, "format": "z16",

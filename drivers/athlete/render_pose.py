@@ -7,6 +7,7 @@ reference for trials; this only has to be a plausible body in front of a camera.
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from analysis.joints import JOINT_INDEX, JOINT_NAMES
 from drivers.athlete.body import Body
@@ -76,5 +77,4 @@ def pitch_foot_lab(joints_lab: np.ndarray, side: str, pitch_deg: float) -> np.nd
     """joints (J, 3) with that foot's heel and toe turned about the ankle's lab-x axis (the
     athlete faces +y): toe down for pitch_deg < 0, the shank unchanged - a landing's
     plantarflexed foot for the renderer."""
-    from scipy.spatial.transform import Rotation
     return move_foot_lab(joints_lab, side, Rotation.from_euler("x", pitch_deg, degrees=True).as_matrix())
