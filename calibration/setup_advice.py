@@ -31,6 +31,7 @@ import numpy as np
 # (horizontal distance m, RMS bound deg): bench_foot_registration.py --bound --distance-m D
 FOOT_PITCH_BOUND_D435_DEG = ((2.0, 0.87), (2.5, 1.52), (3.0, 2.56))
 DEFAULT_DISTANCE_M = 2.5          # the station's reference set-up (drivers.camera_model)
+BOUND_RANGE_M = (1.0, 5.0)        # the bench's --distance-m range: no bound is stated outside it
 
 
 def plate_distance_m(T_lab_from_camera: np.ndarray) -> float:
@@ -41,7 +42,9 @@ def plate_distance_m(T_lab_from_camera: np.ndarray) -> float:
 
 def foot_pitch_bound_deg(distance_m: float) -> float:
     """The bound at this distance: the table's power law between its rows (log-log linear),
-    its end rows' power law beyond them."""
+    its end rows' power law beyond them; NaN outside BOUND_RANGE_M."""
+    if not BOUND_RANGE_M[0] <= float(distance_m) <= BOUND_RANGE_M[1]:
+        return float("nan")
     d = np.log([r[0] for r in FOOT_PITCH_BOUND_D435_DEG])
     b = np.log([r[1] for r in FOOT_PITCH_BOUND_D435_DEG])
     x = np.log(float(distance_m))
@@ -55,6 +58,13 @@ def distance_advice(T_lab_from_camera: np.ndarray) -> dict:
     'warning': None or what to do (the camera farther than the reference set-up)}."""
     dist = plate_distance_m(T_lab_from_camera)
     bound = foot_pitch_bound_deg(dist)
+    if not np.isfinite(bound):
+        lo, hi = BOUND_RANGE_M
+        return {"plate_distance_m": dist, "foot_pitch_bound_deg": None,
+                "line": (f"camera {dist:.2f} m from the plate centre (horizontally): outside the "
+                         f"{lo:g}-{hi:g} m the foot pitch bound was computed for, none is stated"),
+                "warning": ("the station's set-ups stand the camera 2-3 m from the plate, facing the "
+                            "athlete or at 45 deg; check the camera's place and its calibration")}
     line = (f"camera {dist:.2f} m from the plate centre: one depth frame reads a landing foot's pitch "
             f"to +-{bound:.1f} deg at best (1 sigma, D435 noise model); the dorsiflexion at initial "
             f"contact is read from one frame and cannot be more precise than that")

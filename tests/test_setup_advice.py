@@ -50,3 +50,15 @@ def test_advice_warns_only_beyond_the_reference_distance():
     assert far["foot_pitch_bound_deg"] == pytest.approx(2.56)
     assert "move it closer" in far["warning"] and "calibrate again" in far["warning"]
     assert plate_distance_m(standard_camera_pose("45", distance_m=2.2)) == pytest.approx(2.2)
+
+
+def test_a_camera_outside_the_measured_distances_gets_no_bound():
+    """Overhead (0 m horizontally) or a wrong calibration far away: no bound is made up (the
+    power law would give 0 deg at 0 m), the technician is told to check the set-up."""
+    overhead = np.eye(4)
+    overhead[:3, 3] = (0.0, 0.0, 2.5)
+    for T in (overhead, standard_camera_pose("front", distance_m=8.0)):
+        adv = distance_advice(T)
+        assert adv["foot_pitch_bound_deg"] is None and "none is stated" in adv["line"]
+        assert "check the camera's place and its calibration" in adv["warning"]
+    assert np.isnan(foot_pitch_bound_deg(0.0))
