@@ -620,6 +620,16 @@ class Camera:
             return float(s.as_depth_sensor().get_depth_scale())
         return float(s.get_option(rs.option.depth_units))
 
+    def stereo_baseline_m(self) -> float | None:
+        """The distance between the depth imagers (a D400's read-only option, in mm), which sets
+        the depth noise (drivers.camera_model.d400_depth_rms_m); None where the sensor does not
+        report it (a recording's playback may not)."""
+        s = self._sensors.get("depth") or self._sensor_for("depth")
+        if s is None or not s.supports(rs.option.stereo_baseline):
+            return None
+        mm = float(s.get_option(rs.option.stereo_baseline))
+        return mm / 1000.0 if math.isfinite(mm) and mm > 0 else None
+
     def _visual_preset(self):
         s = self._sensors.get("depth")
         if s is None or not s.supports(rs.option.visual_preset):
@@ -653,6 +663,7 @@ class Camera:
              "recording_file": self.recording_file,
              "sdk_version": rs.__version__,
              "depth_scale_m": self.depth_scale_m(),
+             "stereo_baseline_m": self.stereo_baseline_m(),
              "visual_preset": preset_name, "visual_preset_value": preset_value,
              "global_time_enabled": self._global_time,
              "time_host_source": dict(self._time_host_source)}

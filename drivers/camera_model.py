@@ -60,6 +60,15 @@ D435_DEPTH_848x480 = Intrinsics(848, 480, 421.0, 421.0, 424.0, 240.0)
 D435_COLOR_640x480 = Intrinsics(640, 480, 615.0, 615.0, 320.0, 240.0)
 # Depth -> color extrinsic of a D435: color imager ~15 mm to the right of the depth origin.
 T_COLOR_FROM_DEPTH_D435 = np.array([[1, 0, 0, -0.015], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1.0]])
+D435_STEREO_BASELINE_M = 0.050      # between the two infrared imagers (a D455: 0.095)
+D400_SUBPIXEL_PX = 0.08             # the stereo matcher's RMS subpixel error, Intel's typical value
+
+
+def d400_depth_rms_m(z_m, fx_px: float, baseline_m: float, subpixel_px: float = D400_SUBPIXEL_PX):
+    """RMS depth error (m) of a D400 stereo camera at depth z (m): z^2 * subpixel / (fx * baseline),
+    Intel's depth-RMS formula (fx: the depth stream's focal length in px)."""
+    z = np.asarray(z_m, dtype=float)
+    return z * z * subpixel_px / (fx_px * baseline_m)
 
 
 def transform_points(T: np.ndarray, points: np.ndarray) -> np.ndarray:

@@ -47,7 +47,8 @@ from typing import Callable
 import numpy as np
 import pyrealsense2 as rs
 
-from drivers.camera_model import (D435_COLOR_640x480, D435_DEPTH_848x480, T_COLOR_FROM_DEPTH_D435,
+from drivers.camera_model import (D435_COLOR_640x480, D435_DEPTH_848x480, D435_STEREO_BASELINE_M,
+                                  T_COLOR_FROM_DEPTH_D435,
                                   Intrinsics, invert_pose)
 
 VIRTUAL_SERIAL = "VIRTUAL-D435"
@@ -167,6 +168,7 @@ class VirtualCamera:
                  color_intrinsics: Intrinsics = D435_COLOR_640x480,
                  T_color_from_depth: np.ndarray = T_COLOR_FROM_DEPTH_D435,
                  depth_units_m: float = 0.001, serial: str = VIRTUAL_SERIAL,
+                 stereo_baseline_m: float = D435_STEREO_BASELINE_M,
                  drop_frames: dict | None = None, stall: tuple | None = None,
                  disconnect_at_s: float | None = None, timestamp_domain: str = "global_time"):
         if timestamp_domain not in ("global_time", "hardware_clock"):
@@ -182,6 +184,8 @@ class VirtualCamera:
         self.intrinsics = {"depth": depth_intrinsics, "color": color_intrinsics}
         self.T_color_from_depth = np.asarray(T_color_from_depth, float)
         self.depth_units_m = float(depth_units_m)
+        self.stereo_baseline_m = float(stereo_baseline_m)   # reported like a D400's (the
+        # read-only stereo_baseline option, mm); the source's depth noise should match it
         self.serial = serial
         self.drop_frames = {k: set(int(n) for n in v) for k, v in (drop_frames or {}).items()}
         bad = set(self.drop_frames) - {"depth", "color"}
@@ -218,6 +222,7 @@ class VirtualCamera:
                                  True).as_video_stream_profile()
         ds.add_read_only_option(rs.option.depth_units, self.depth_units_m)
         ds.add_read_only_option(rs.option.visual_preset, VISUAL_PRESET_DEFAULT)
+        ds.add_read_only_option(rs.option.stereo_baseline, self.stereo_baseline_m * 1000.0)
         e = rs.extrinsics()
         T = self.T_color_from_depth
         e.rotation = [float(x) for x in T[:3, :3].T.ravel()]     # librealsense: column-major

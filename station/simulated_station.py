@@ -279,7 +279,8 @@ class SimulatedStation:
             trial["render_note"] = (f"pre-rendered before the capture: {planned_s:.1f} s of video "
                                     f"in {time.perf_counter() - t0:.1f} s")
         vcam = VirtualCamera(frame_source, speed=1.0, duration_s=planned_s + 60.0,
-                             depth_fps=self.depth_fps, color_fps=self.color_fps or 30)
+                             depth_fps=self.depth_fps, color_fps=self.color_fps or 30,
+                             stereo_baseline_m=r.noise.baseline_m)
         cam = Camera.open_virtual(vcam)
         cam.configure(StreamMode(848, 480, self.depth_fps, "z16"),
                       StreamMode(640, 480, self.color_fps, "rgb8") if self.color_fps else None)

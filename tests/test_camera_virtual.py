@@ -60,6 +60,7 @@ def test_every_injected_frame_reaches_the_trial_bit_for_bit(tmp_path):
         assert dev.attrs["depth"]["intrinsics"] == D435_DEPTH_848x480.to_dict()
         assert dev.attrs["color"]["intrinsics"] == D435_COLOR_640x480.to_dict()
         assert dev.attrs["depth_scale_m"] == pytest.approx(0.001, rel=1e-6)
+        assert dev.attrs["stereo_baseline_m"] == pytest.approx(0.050)     # the D435's, as a D400 reports it
         assert dev.attrs["visual_preset"] == "Default"
         assert np.allclose(dev.arrays["T_color_from_depth_m"][:3, 3], [-0.015, 0, 0], atol=1e-7)
     assert cam.faults == []

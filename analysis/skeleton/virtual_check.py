@@ -79,6 +79,7 @@ def write_virtual_trial(path, spec: VirtualSpec, motion=None) -> dict:
     model = ("virtual D435" if spec.depth_baseline_m == DepthNoise.baseline_m else
              f"virtual D435 with the depth noise of a {spec.depth_baseline_m * 1000:.0f} mm stereo baseline")
     desc = {"source": "virtual athlete", "model": model, "depth_scale_m": 0.001,
+            "stereo_baseline_m": spec.depth_baseline_m,
             "depth": {"width": 848, "height": 480, "fps": spec.depth_fps, "format": "z16",
                       "intrinsics": D435_DEPTH_848x480.to_dict()},
             "color": {"width": 640, "height": 480, "fps": spec.color_fps, "format": "rgb8",

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from drivers.camera_model import D400_SUBPIXEL_PX, D435_STEREO_BASELINE_M, d400_depth_rms_m
+
 
 @dataclass(frozen=True)
 class DepthNoise:
-    baseline_m: float = 0.050
-    subpixel: float = 0.08
+    baseline_m: float = D435_STEREO_BASELINE_M
+    subpixel: float = D400_SUBPIXEL_PX
     min_z_m: float = 0.28
     max_z_m: float = 10.0
     depth_unit_m: float = 0.001
@@ -35,8 +37,7 @@ class DepthNoise:
 
     def sigma_m(self, z_m, fx: float):
         """RMS depth error (m) at depth z (m) for a depth camera of focal length fx (px)."""
-        z = np.asarray(z_m, dtype=float)
-        return z * z * self.subpixel / (fx * self.baseline_m)
+        return d400_depth_rms_m(z_m, fx, self.baseline_m, self.subpixel)
 
 
 def quantise_depth(z_m: np.ndarray, noise: DepthNoise = DepthNoise()) -> np.ndarray:

@@ -138,6 +138,7 @@ def _declare_images(w, motion, seed, view):
     fmt = {"depth": "z16", "color": "rgb8"}
     description = {"source": "simulation", "model": "simulated D435", "serial": f"SIM-{seed}",
                    "view": view, "depth_scale_m": 0.001, "global_time_enabled": True,
+                   "stereo_baseline_m": r.noise.baseline_m,
                    "T_color_from_depth": T_COLOR_FROM_DEPTH_D435.tolist()}
     for stream, i in intr.items():
         description[stream] = {"width": i.width, "height": i.height, "fps": fps[stream],
