@@ -50,7 +50,7 @@ from analysis.pose.estimator import make_estimator
 from analysis.skeleton.fit import BONES, FitSettings
 from analysis.skeleton.lift import LiftSettings
 from analysis.skeleton.refine import RefineSettings
-from analysis.skeleton.foot import FootSettings, template_from_json, template_to_json
+from analysis.skeleton.foot import FootSettings, landing_joints_rule, template_from_json, template_to_json
 from analysis.skeleton.reconstruct import (CameraSetup, Landmarks, SkeletonSettings, estimate_2d,
                                            reconstruct)
 from analysis.tracking_quality import QualitySettings, free_leg_verdict, leg_verdict
@@ -157,7 +157,14 @@ def camera_setup_from_trial(trial, camera_device: Optional[str] = None) -> Camer
         T_ld = np.asarray(arr["T_lab_from_camera"], float)
     else:
         raise SkeletonError("camera_pose calibration has no T_lab_from_depth/T_lab_from_color array")
-    return CameraSetup(di, ci, T_cd, scale, T_ld)
+    b = a.get("stereo_baseline_m")
+    try:
+        b = float(b) if b is not None else None
+    except (TypeError, ValueError):
+        b = None
+    if b is not None and not (np.isfinite(b) and 0.0 < b < 1.0):
+        b = None                               # not a baseline in metres: treated as unknown
+    return CameraSetup(di, ci, T_cd, scale, T_ld, stereo_baseline_m=b)
 
 
 def _settings(settings: Optional[dict]) -> dict:
@@ -231,6 +238,7 @@ def _reconstruct_trial(trial, s: dict, timings: dict, bone_lengths=None, foot_te
         offset = float(cals["time_sync"].attrs.get("offset_s", 0.0)) if "time_sync" in cals else 0.0
     mass = float(s.get("mass_kg", md.get("mass_kg", 75.0) or 75.0))
     sk = _skeleton_settings(s, md.get("trial_kind", ""), stature, float(offset), mass)
+    sk.foot.no_interpolation_across_contact, why = landing_joints_rule(cam, sk.foot)
     lm = _landmarks_from_trial(trial, s, timings)
     depth = trial.stream(s.get("depth_stream", "depth"))
     t0 = time.perf_counter()
@@ -248,6 +256,7 @@ def _reconstruct_trial(trial, s: dict, timings: dict, bone_lengths=None, foot_te
                       foot_template_frames=frames, dense_windows_s=dense, filter_breaks_s=breaks)
     timings["reconstruct_s"] = time.perf_counter() - t0
     rec["landmarks"] = lm
+    rec["landing_joints"] = {"own_side": bool(sk.foot.no_interpolation_across_contact), "chosen_by": why}
     return rec, sk, cam
 
 
@@ -434,6 +443,9 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
                           "source": curves["right_axis_source"],
                           "constant_over_trial": True},
         "bone_lengths_m": {f"{a}-{b}": v for (a, b), v in rec["bone_lengths"].items()},
+        # how a landing's dorsiflexion at contact gets its depth frames' joints (FootSettings.
+        # no_interpolation_across_contact): the rule and why it was chosen for this trial
+        "landing_joints": rec["landing_joints"],
         "filter": filter_summary(sk.fit, rec["residual_analysis_hz"], cutoff_from_setting="cutoff_hz" in s
                                  or "cutoff_hz" in s.get("fit", {})),
         "settings": {"lift": asdict(sk.lift), "fit": asdict(sk.fit), "refine": asdict(sk.refine),

@@ -40,6 +40,9 @@ def test_analyze_json_has_left_and_right_per_rep(tmp_path):
     assert 1.0 <= f["residual_analysis_hz"]["median_hz"] <= f["residual_analysis_hz"]["max_hz"] <= 13.5
     assert f["above_cutoff"] == (f["residual_analysis_hz"]["max_hz"] > 12.0)
     assert out["kinematics"]["settings"]["foot"]["no_interpolation_across_contact"] is False
+    # chosen from the simulated D435's stereo baseline, which the trial records
+    lj = out["kinematics"]["landing_joints"]
+    assert lj["own_side"] is False and "stereo baseline 50 mm" in lj["chosen_by"], lj
     # the technician's own cut-off, recorded as such, and in the text line
     run = _station("analyze", str(cmj), "--joint-cutoff", "8", "--no-write", "--json")
     assert run.returncode == 0, run.stderr[-2000:]
@@ -50,6 +53,7 @@ def test_analyze_json_has_left_and_right_per_rep(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     own = json.loads(run.stdout)
     assert own["kinematics"]["settings"]["foot"]["no_interpolation_across_contact"] is True
+    assert own["kinematics"]["landing_joints"] == {"own_side": True, "chosen_by": "given in the analysis settings"}
     assert own["reps"][0]["left"]["dorsiflexion_at_contact_from"] == rep["left"]["dorsiflexion_at_contact_from"]
     # it reaches the foot's registration at the last depth frame before the contact
     values = [(own["reps"][0][sd]["dorsiflexion_at_contact_deg"], rep[sd]["dorsiflexion_at_contact_deg"])

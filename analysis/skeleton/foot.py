@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.joints import JOINT_INDEX
-from drivers.camera_model import invert_pose, transform_points
+from drivers.camera_model import d400_depth_rms_m, invert_pose, transform_points
 
 
 @dataclass
@@ -76,7 +76,7 @@ class FootSettings:
                                      # that gap), whose shank is measured there too
                                      # (RefineSettings.at_depth_frames), instead of a line through the
                                      # last 4 (kinematics.value_at_last_sample); False = the line
-    no_interpolation_across_contact: bool = False  # True: a densely registered depth frame
+    no_interpolation_across_contact: bool | None = None  # True: a densely registered depth frame
                                      # between a landing's contact and the colour frame on its other
                                      # side gets its start and point selection from the colour frames
                                      # on ITS side of the contact (before it: the last two carried on
@@ -86,7 +86,31 @@ class FootSettings:
                                      # with half the D435's depth noise (a D455's) it removes a +2..3
                                      # deg bias of the contact value (24 legs: RMS 2.14 -> 1.24, over
                                      # 3 deg 4 -> 0); with the D435's noise it makes it worse (RMS
-                                     # 1.80 -> 3.55, over 3 deg 1 -> 10): off by default
+                                     # 1.80 -> 3.55, over 3 deg 1 -> 10). None (default): chosen
+                                     # per trial by the camera's depth noise (landing_joints_rule)
+    own_side_below_depth_rms_m: float = 0.020  # ... True where the camera's expected depth RMS
+                                     # at the plate centre is below this: the geometric middle of
+                                     # the two measured set-ups at 2.5 m (D435 27.6 mm: line; 95 mm
+                                     # baseline 14.5 mm: own side); between them it is not measured
+
+
+def landing_joints_rule(cam, s: FootSettings) -> tuple[bool, str]:
+    """(no_interpolation_across_contact, why) for a trial with CameraSetup `cam`: the setting
+    where it is given, else chosen by the camera's expected depth RMS at the plate centre
+    (Intel's D400 formula with the trial's stereo baseline, depth focal length and the camera's
+    range to the plate centre from the spatial calibration)."""
+    if s.no_interpolation_across_contact is not None:
+        return bool(s.no_interpolation_across_contact), "given in the analysis settings"
+    b = getattr(cam, "stereo_baseline_m", None)
+    if b is None:
+        return False, ("the trial does not record the camera's stereo baseline (recorded before "
+                       "2026-11-28, or a camera that does not report it): the D435's rule")
+    z = float(np.linalg.norm(np.asarray(cam.T_lab_from_depth, float)[:3, 3]))
+    rms = float(d400_depth_rms_m(z, cam.depth_intrinsics.fx, b))
+    own = rms < s.own_side_below_depth_rms_m
+    return own, (f"expected depth RMS at the plate centre {rms * 1000:.1f} mm (stereo baseline "
+                 f"{b * 1000:.0f} mm, {z:.2f} m away) {'<' if own else '>='} "
+                 f"{s.own_side_below_depth_rms_m * 1000:.0f} mm")
 
 
 _IDX = {s: {n: JOINT_INDEX[f"{s}_{n}"] for n in ("knee", "ankle", "heel", "toe")} for s in ("left", "right")}

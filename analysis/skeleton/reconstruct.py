@@ -33,6 +33,7 @@ class CameraSetup:
     T_color_from_depth: np.ndarray
     depth_scale_m: float
     T_lab_from_depth: np.ndarray
+    stereo_baseline_m: Optional[float] = None    # the camera's, where the trial records it
 
     @property
     def T_lab_from_color(self) -> np.ndarray:

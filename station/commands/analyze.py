@@ -48,12 +48,17 @@ def add_arguments(parser):
                         help="low-pass cut-off of the camera's joints (default: 4 Hz for squats and "
                              "standing, 12 Hz for jumps); the result's filter line shows the "
                              "residual analysis to judge it by")
-    parser.add_argument("--landing-joints-own-side", action="store_true",
-                        help="for a depth camera less noisy than a D435 (e.g. a D455): the depth frames "
-                             "just before a landing's contact take the joints from their own side of the "
-                             "contact, not from a line through it (foot.no_interpolation_across_contact; "
-                             "on the virtual jumps it fixed a +2..3 deg contact bias with half the D435's "
-                             "depth noise and made the D435 worse: docs/SKELETON.md)")
+    rule = parser.add_mutually_exclusive_group()
+    rule.add_argument("--landing-joints-own-side", action="store_true",
+                      help="the depth frames just before a landing's contact take the joints from their "
+                           "own side of the contact, not from a line through it (foot."
+                           "no_interpolation_across_contact). Default: chosen by the camera's expected "
+                           "depth noise at the plate (own side below 20 mm RMS, e.g. a D455 at 2.5 m; "
+                           "the line for a D435 there); on the virtual jumps it fixed a +2..3 deg "
+                           "contact bias with half the D435's depth noise and made the D435 worse "
+                           "(docs/SKELETON.md)")
+    rule.add_argument("--landing-joints-line", action="store_true",
+                      help="the line across the contact whatever the camera (the D435's rule)")
     parser.add_argument("--no-skeleton", action="store_true",
                         help="force analysis only, even for trials with camera streams")
     parser.add_argument("--workers", type=int, metavar="N", default=None,
@@ -311,7 +316,8 @@ def format_table(out: dict) -> str:
             lines.append("  (h flight: g t^2/8 from the flight time on raw force; "
                          "h impulse: v^2/2g from the impulse from onset to takeoff)")
     kin = out.get("kinematics") or {}
-    lines += _kinematics_lines(out.get("reps") or [], kin.get("frontal_plane"), kin.get("filter"))
+    lines += _kinematics_lines(out.get("reps") or [], kin.get("frontal_plane"), kin.get("filter"),
+                               kin.get("landing_joints"))
     for w in out.get("warnings", []):
         lines.append(f"  warning: {w}")
     return "\n".join(lines)
@@ -323,10 +329,11 @@ _KIN_COLUMNS = [("DF@IC", "dorsiflexion_at_contact_deg"), ("DF max", "dorsiflexi
 
 
 def _kinematics_lines(reps: list[dict], frontal_plane: dict | None = None,
-                      joint_filter: dict | None = None) -> list[str]:
+                      joint_filter: dict | None = None, landing_joints: dict | None = None) -> list[str]:
     """The camera's angles per rep and leg (degrees; IC = initial contact, a squat's bottom),
-    with each leg's tracking quality and verdict, where FPPA's frontal plane came from and how
-    the joints were low-passed; nothing when the trial had no skeleton."""
+    with each leg's tracking quality and verdict, where FPPA's frontal plane came from, how
+    the joints were low-passed and (landings) how the contact's depth frames got their joints;
+    nothing when the trial had no skeleton."""
     legs = [(r.get("rep", i + 1), side, r[side]) for i, r in enumerate(reps)
             for side in ("left", "right") if isinstance(r.get(side), dict) and r[side]]
     if not legs:
@@ -352,6 +359,11 @@ def _kinematics_lines(reps: list[dict], frontal_plane: dict | None = None,
         out.append(f"  FPPA's frontal plane: {frontal_plane['source']}")
     if joint_filter:
         out.append("  " + _filter_line(joint_filter))
+    if landing_joints and any(r.get("kind") not in (None, "squat") for r in reps):
+        how = ("from their own side of the contact" if landing_joints.get("own_side")
+               else "from a line across the contact")
+        out.append(f"  DF@IC: the depth frames before the contact take the joints {how} "
+                   f"({landing_joints.get('chosen_by', '')})")
     return out
 
 
@@ -392,6 +404,8 @@ def skeleton_settings_from(args) -> dict:
         out["cutoff_hz"] = float(cutoff)
     if getattr(args, "landing_joints_own_side", False):
         out["foot"] = {"no_interpolation_across_contact": True}
+    elif getattr(args, "landing_joints_line", False):
+        out["foot"] = {"no_interpolation_across_contact": False}
     return out
 
 
