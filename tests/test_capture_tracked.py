@@ -34,3 +34,8 @@ def test_static_trial_is_tracked_by_the_skeleton_pipeline(tmp_path):
         assert t.metadata["settings"]["simulation"]["camera_color_fps"] == 15
         cam = t.calibrations()["camera_pose"]
         assert cam.attrs["kind"] == "camera_pose" and "T_lab_from_color" in cam.arrays
+        # the camera's stereo baseline, as the virtual D435 reports it through the driver, picks
+        # the landing rule from its depth noise at the calibrated range
+        assert t.devices()["camera"].attrs["stereo_baseline_m"] == pytest.approx(0.050)
+    lj = kin["landing_joints"]
+    assert lj["own_side"] is False and "stereo baseline 50 mm" in lj["chosen_by"], lj
