@@ -58,11 +58,13 @@ def _summary(rows) -> None:
 
 def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, settings=None,
              jump_depth_fps: float = 90.0, seeds=(0,), keep=None, station_rates: bool = False,
-             depth_baseline_m: float = DepthNoise.baseline_m) -> int:
+             depth_baseline_m: float = DepthNoise.baseline_m, distance_m: float = 2.5,
+             aim_height_m: float = 0.8) -> int:
     """station_rates: record the squats and the static trial as the station does (depth 90 fps;
     the static trial 2 s long, the full protocol's static step) instead of the matrix's historic
     depth 30 fps and 1 s static trial. depth_baseline_m: the depth noise model's stereo baseline
-    (0.050 the D435's; 0.095 a D455's noise, the rest of the camera the D435's)."""
+    (0.050 the D435's; 0.095 a D455's noise, the rest of the camera the D435's). distance_m: the
+    camera's horizontal distance from the plate centre (1.0 m high), aimed aim_height_m up."""
     from analysis.skeleton.virtual_check import VirtualSpec, run_case
     cases = [(k, v, tr, seed) for seed in seeds for k, v, tr in (cases or MATRIX)]
     if keep:
@@ -79,6 +81,9 @@ def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, setting
     if depth_baseline_m != DepthNoise.baseline_m:
         print(f"depth noise of a {depth_baseline_m * 1000:.0f} mm stereo baseline (the D435's: "
               f"{DepthNoise.baseline_m * 1000:.0f} mm; RMS x {DepthNoise.baseline_m / depth_baseline_m:.2f})")
+    if distance_m != 2.5 or aim_height_m != 0.8:
+        print(f"camera {distance_m:g} m from the plate centre, aimed {aim_height_m:g} m up (the "
+              f"reference set-up: 2.5 m, 0.8 m)")
     print(f"{'trial':40s} {'leg':5s} | {'DF rmse ours/world':>18s} | {'DF err IC PF PK (ours)':>22s} | "
           f"{'FPPA rmse ours/world/2D':>24s} | {'FPPA err IC PF PK (ours)':>24s} | DFmax true/ours")
     for kind, view, traits, seed in cases:
@@ -86,10 +91,12 @@ def accuracy(detector_noise_px=None, cases=None, jump_fps: float = 30.0, setting
         fps = jump_fps if jump else 30.0
         dfps = max(jump_depth_fps, fps) if jump else slow_depth_fps
         spec = VirtualSpec(kind=kind, view=view, traits=traits, color_fps=fps, depth_fps=dfps,
-                           window_s=WINDOWS[kind], seed=seed, depth_baseline_m=depth_baseline_m)
+                           window_s=WINDOWS[kind], seed=seed, depth_baseline_m=depth_baseline_m,
+                           camera_distance_m=distance_m, camera_aim_height_m=aim_height_m)
         static = VirtualSpec(kind="static", view=view, traits=traits, seed=100 + seed, color_fps=30.0,
                              depth_fps=slow_depth_fps, window_s=static_window_s,
-                             depth_baseline_m=depth_baseline_m)
+                             depth_baseline_m=depth_baseline_m, camera_distance_m=distance_m,
+                             camera_aim_height_m=aim_height_m)
         with tempfile.TemporaryDirectory() as d:
             ev = run_case(keep or d, spec, static, truth_detector_noise_px=detector_noise_px, settings=settings)
         label = _label(kind, view, traits)
@@ -162,11 +169,21 @@ def main(argv=None) -> int:
     ap.add_argument("--depth-baseline-mm", type=float, default=DepthNoise.baseline_m * 1000.0,
                     help="with --accuracy: the depth noise model's stereo baseline (default 50, the "
                          "D435; 95 gives a D455's depth noise with the rest of the camera the D435's)")
+    ap.add_argument("--distance-m", type=float, default=2.5,
+                    help="with --accuracy: the camera's horizontal distance from the plate centre "
+                         "(default 2.5, the reference set-up; 1.0 m high)")
+    ap.add_argument("--aim-height-m", type=float, default=0.8,
+                    help="with --accuracy: the height above the plate centre the camera is aimed at "
+                         "(default 0.8)")
     ap.add_argument("--truth-detector-noise-px", type=float, default=None,
                     help="with --accuracy: the TEST-ONLY truth-projection detector instead of MediaPipe")
     a = ap.parse_args(argv)
     if not 20.0 <= a.depth_baseline_mm <= 200.0:
         ap.error(f"--depth-baseline-mm {a.depth_baseline_mm:g}: give the stereo baseline in mm, 20-200")
+    if not 1.0 <= a.distance_m <= 5.0:
+        ap.error(f"--distance-m {a.distance_m:g}: give the camera's distance from the plate centre in m, 1-5")
+    if not 0.0 <= a.aim_height_m <= 2.0:
+        ap.error(f"--aim-height-m {a.aim_height_m:g}: give a height above the plate in m, 0-2")
     if a.accuracy:
         settings = {}
         if a.no_refine:
@@ -191,7 +208,8 @@ def main(argv=None) -> int:
         return accuracy(a.truth_detector_noise_px, cases=cases, jump_fps=a.jump_fps,
                         settings=settings or None, jump_depth_fps=a.jump_depth_fps,
                         seeds=a.seeds, keep=a.keep, station_rates=a.station_rates,
-                        depth_baseline_m=a.depth_baseline_mm / 1000.0)
+                        depth_baseline_m=a.depth_baseline_mm / 1000.0, distance_m=a.distance_m,
+                        aim_height_m=a.aim_height_m)
     from analysis.skeleton_pipeline import analyze_skeleton
     from data.trial import open_trial
     spec = VirtualSpec(kind="dj", view=a.view, color_fps=30.0, depth_fps=90.0, window_s=(1.0, 6.0))

@@ -46,6 +46,9 @@ class VirtualSpec:
                                              # (render_noise: RMS z^2 * subpixel / (fx * baseline)): its
                                              # default the D435's 50 mm; 0.095 a D455's (the rest of the
                                              # camera stays the D435's)
+    camera_distance_m: float = 2.5           # horizontal distance from the plate centre
+                                             # (drivers.camera_model.standard_camera_pose, 1.0 m high)
+    camera_aim_height_m: float = 0.8         # ... aimed at this height above the plate centre
 
 
 def _motion(spec: VirtualSpec, kind=None):
@@ -64,7 +67,8 @@ def _trial_name(spec: VirtualSpec) -> str:
 
 def _renderer(spec: VirtualSpec, seed: int):
     from drivers.athlete.render import Renderer
-    return Renderer(standard_camera_pose(spec.view), seed=seed,
+    return Renderer(standard_camera_pose(spec.view, distance_m=spec.camera_distance_m,
+                                         target_height_m=spec.camera_aim_height_m), seed=seed,
                     noise=DepthNoise(baseline_m=spec.depth_baseline_m))
 
 
