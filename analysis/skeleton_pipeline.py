@@ -276,6 +276,7 @@ def static_reference_and_landmarks(trial, settings: Optional[dict] = None):
     ref = {"bone_lengths_m": {f"{a}-{b}": v for (a, b), v in rec["bone_lengths"].items()},
            "reference": kinematics.static_reference(rec["joints_lab_m"]),
            "foot_template": template_to_json(rec["foot_template"] or {}),
+           "bone_length_check": rec["bone_length_check"],
            "source": "static trial"}
     return ref, rec["landmarks"]
 
@@ -356,6 +357,10 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
                                       contacts_plate_s=_landing_contacts(force_events))
     if origin is None:
         origin = float(rec["time_s"][0])
+    # the leg bones against the stature: the static trial's check when its lengths were given,
+    # else this trial's own (analysis/skeleton/fit.check_leg_bones)
+    bone_check = (static.get("bone_length_check") if _bone_lengths_from(static) is not None
+                  else rec["bone_length_check"]) or {"notes": [], "unusable_sides": []}
     joints = rec["joints_lab_m"]
     if static.get("reference"):
         ref, ref_source = static["reference"], static.get("source", "static trial")
@@ -398,6 +403,9 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
                                 summ[side]["tracking_quality"], qs,
                                 dorsiflexion_rad=curves[side]["dorsiflexion"],
                                 foot_registered=(rec["foot_fitness"][:, li] > 0) if foot_on else None)
+            if side in bone_check["unusable_sides"] and v["verdict"] == "ok":
+                v = {"verdict": "not_tracked",
+                     "reasons": [x for x in bone_check["notes"] if x.startswith(f"the static trial's {side} ")]}
             if v["verdict"] == "ok" and kinematics.contact_value_withheld(summ[side]):
                 # the leg's other numbers stand; this one is withheld, and the verdict says why
                 why = summ[side]["dorsiflexion_at_contact_from"]
@@ -443,6 +451,7 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
                           "source": curves["right_axis_source"],
                           "constant_over_trial": True},
         "bone_lengths_m": {f"{a}-{b}": v for (a, b), v in rec["bone_lengths"].items()},
+        "bone_length_check": bone_check,
         # how a landing's dorsiflexion at contact gets its depth frames' joints (FootSettings.
         # no_interpolation_across_contact): the rule and why it was chosen for this trial
         "landing_joints": rec["landing_joints"],

@@ -53,6 +53,43 @@ _AT = float(np.hypot((1 - _BACK) * _FL, _AH))
 FOOT_FRACTIONS = {"heel_toe_over_ankle_toe": _FL / _AT,
                   "ankle_heel_over_ankle_toe": float(np.hypot(_BACK * _FL, _AH)) / _AT}
 
+# Leg bone lengths as fractions of stature, Winter (2009, Fig. 4.1): hip-knee 0.245 H, knee-ankle
+# 0.246 H, ankle centre to toe tip _AT H. A static trial's length this far off (as a fraction) is
+# not the athlete's but a failed depth sample (e.g. the floor behind an ankle: a 0.60 m shank for
+# a 1.75 m athlete on the virtual station at 2.25 m, docs/SKELETON.md session 10).
+LEG_BONE_FRACTIONS = {"thigh": (("hip", "knee"), 0.245), "shank": (("knee", "ankle"), 0.246),
+                      "foot": (("ankle", "toe"), _AT)}
+LEG_BONE_TOLERANCE = 0.30
+
+
+def check_leg_bones(lengths: dict, stature_m: float, tolerance: float = LEG_BONE_TOLERANCE):
+    """A static trial's leg bone lengths against the athlete's stature. A bone outside
+    fraction * stature * (1 +- tolerance) takes the other leg's length where that one is inside
+    (a foot takes the other foot's three bones); where neither is, that leg is unusable.
+    Returns (lengths, notes: what was replaced or is wrong and why, unusable: sorted sides)."""
+    out = dict(lengths)
+    notes, unusable = [], set()
+    for name, ((a, b), frac) in LEG_BONE_FRACTIONS.items():
+        lo, hi = frac * stature_m * (1 - tolerance), frac * stature_m * (1 + tolerance)
+        val = {side: lengths.get((f"{side}_{a}", f"{side}_{b}"), float("nan")) for side in ("left", "right")}
+        good = {side: bool(np.isfinite(v) and lo <= v <= hi) for side, v in val.items()}
+        for side, other in (("left", "right"), ("right", "left")):
+            if good[side]:
+                continue
+            what = (f"the static trial's {side} {name} ({val[side]:.3f} m) is outside {lo:.2f}-{hi:.2f} m "
+                    f"({frac:.3f} x stature {stature_m:.2f} m +-{tolerance:.0%})")
+            if good[other]:
+                bones = ([(a, b)] if name != "foot" else
+                         [("ankle", "toe"), ("ankle", "heel"), ("heel", "toe")])
+                for x, y in bones:
+                    out[(f"{side}_{x}", f"{side}_{y}")] = lengths[(f"{other}_{x}", f"{other}_{y}")]
+                notes.append(f"{what}: the {other}'s {val[other]:.3f} m used for both legs")
+            else:
+                unusable.add(side)
+                notes.append(f"{what}, and so is the {other}'s: re-record the static trial "
+                             "(the whole body in view, standing still on the plate)")
+    return out, notes, sorted(unusable)
+
 
 @dataclass
 class FitSettings:

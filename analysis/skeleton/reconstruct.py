@@ -14,7 +14,7 @@ import numpy as np
 from analysis.joints import JOINT_INDEX
 from analysis.pose.estimator import PoseEstimator
 from analysis.skeleton.align import align_depth_to_color
-from analysis.skeleton.fit import (FitSettings, estimate_bone_lengths, fit_frames,
+from analysis.skeleton.fit import (FitSettings, check_leg_bones, estimate_bone_lengths, fit_frames,
                                    lowpass_piecewise, to_lab)
 from analysis.skeleton.lift import (LiftSettings, fill_short_gaps, heel_on_toe_level,
                                     sample_surface_depths, surface_offsets_m, surface_to_centre)
@@ -151,9 +151,12 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
         h, to = JOINT_INDEX[f"{side}_heel"], JOINT_INDEX[f"{side}_toe"]
         heel_hint[:, h] = heel_on_toe_level(xy[:, h], filled_pts[:, to], cam.color_intrinsics,
                                             cam.T_lab_from_color)
+    bone_check = {"notes": [], "unusable_sides": []}
     if bone_lengths is None:
         pts = np.where(np.isfinite(centres), centres, heel_hint)
         bone_lengths = estimate_bone_lengths(pts, np.isfinite(pts).all(axis=-1))
+        bone_lengths, notes, unusable = check_leg_bones(bone_lengths, s.lift.stature_m)
+        bone_check = {"notes": notes, "unusable_sides": unusable}
     ok = np.isfinite(filled_pts).all(axis=-1)
     joints_cam, rms, rejected = fit_frames(xy, vis, filled_pts, ok, bone_lengths, cam.color_intrinsics, s.fit,
                                  init_hint_camera_m=heel_hint)
@@ -216,6 +219,7 @@ def _reconstruct(lm: Landmarks, depth_frames, depth_time_s, cam: CameraSetup,
         "reason": reason,
         "visibility": vis,
         "bone_lengths": bone_lengths,
+        "bone_length_check": bone_check,       # the leg bones against the stature (check_leg_bones)
         "fit_rms_m": rms,
         "depth_rejected": rejected,
         "refine_points": refine_points,

@@ -222,6 +222,8 @@ def add_kinematics(path: str, out: dict, write: bool, settings: dict | None = No
         out["warnings"].append(f"kinematics skipped: {' '.join(str(exc).split())[:300]}")
         return
     summary = {k: v for k, v in sk.items() if k not in ("arrays", "_landmarks", "timings_s")}
+    for note in (summary.get("bone_length_check") or {}).get("notes", []):
+        out["warnings"].append(note)
     summary["time_sync"] = {"offset_s": sk_settings.get("time_offset_s"),
                             "source": sk_settings.get("time_offset_source", "settings")}
     out["kinematics"] = summary
