@@ -24,6 +24,9 @@ LEG_CURVES = ("dorsiflexion", "shank_inclination", "fppa", "knee_abduction", "kn
 MIN_LANDING_PHASE_S = 0.4
 
 
+MAX_FACING_OFFSET_DEG = 35.0     # frontal_axis: a right axis farther than this from the lab's x
+
+
 def static_reference(joints_lab: np.ndarray) -> dict:
     """Neutral values from a static standing trial (or its quiet frames): per side the mean
     shank-foot angle (rad; dorsiflexion's zero) and medial knee displacement (m, in the stance's
@@ -56,19 +59,48 @@ def frontal_axis(joints_lab: np.ndarray, static: dict, static_source: str | None
          <= 0.2 deg for the static trial's stance (docs/SKELETON.md). It assumes the athlete
          faces the way he faced in the static trial, as the protocol asks;
       3. else the pelvis in this trial's least-flexed frames.
-    static_source, when given, is appended to the source in case 2 (which static reference)."""
+    static_source, when given, is appended to the source in case 2 (which static reference).
+    An axis more than MAX_FACING_OFFSET_DEG from the lab's x axis is not taken: by the protocol
+    the athlete stands on the plate facing its +y (the lab frame's x is his right), so such an
+    axis comes from mis-tracked stance frames (on the virtual station at 2.25 m aimed 0.65 m up a
+    drop jump's stance gave one 122 deg off, and FPPA errors of 20-70 deg with verdict ok). The
+    next source is tried; with none left, the lab's x axis, and the source says why."""
+    skipped = []
+
+    def plausible(axis, source):
+        if axis is None:
+            return False
+        off = float(np.degrees(np.arccos(np.clip(np.asarray(axis, float)[0] / max(np.linalg.norm(axis), 1e-12),
+                                                 -1.0, 1.0))))
+        if off <= MAX_FACING_OFFSET_DEG:
+            return True
+        skipped.append(f"{source} gave a right axis {off:.0f} deg from the plate's x axis")
+        return False
+
+    def with_skipped(source):
+        return source + ("" if not skipped else " - not taken: " + "; ".join(skipped))
+
     try:
-        return (angles.stance_right_axis(joints_lab, feet_down_required=True),
-                "this trial's stance (upright frames with both feet down)")
+        axis = angles.stance_right_axis(joints_lab, feet_down_required=True)
+        if plausible(axis, "this trial's stance"):
+            return axis, "this trial's stance (upright frames with both feet down)"
     except ValueError:
         pass
     if static.get("right_axis_lab") is not None:
-        return (np.asarray(static["right_axis_lab"], dtype=float),
-                "the static reference's stance (this trial has no upright frame with both feet down)"
+        axis = np.asarray(static["right_axis_lab"], dtype=float)
+        if plausible(axis, "the static reference's stance"):
+            return axis, with_skipped(
+                "the static reference's stance (this trial has no upright frame with both feet down"
+                + (" that gives a plausible one" if skipped else "") + ")"
                 + (f" ({static_source})" if static_source else ""))
     axis = _stance_axis_or_none(joints_lab)
-    return axis, (None if axis is None else "this trial's pelvis in its least-flexed frames "
-                  "(no frame with both feet down, no static reference)")
+    if axis is None and not skipped:
+        return None, None
+    if plausible(axis, "this trial's pelvis"):
+        return axis, with_skipped("this trial's pelvis in its least-flexed frames "
+                                  "(no frame with both feet down, no static reference)")
+    return (np.array([1.0, 0.0, 0.0]),
+            with_skipped("the lab's x axis (the athlete faces the plate's +y by the protocol)"))
 
 
 def leg_curves(joints_lab: np.ndarray, static: dict, right_axis=None, static_source: str | None = None) -> dict:

@@ -157,6 +157,36 @@ def test_a_single_leg_task_takes_its_frontal_plane_from_the_static_stance():
     assert curves["right_axis_source"].startswith("this trial's pelvis")
 
 
+def _turn_about_z(J, deg):
+    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
+    return J @ np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]]).T
+
+
+def test_a_stance_facing_away_from_the_plates_forward_is_not_the_frontal_plane():
+    """The athlete faces the plate's +y by the protocol: a trial stance whose right axis is 120
+    deg from the lab's x (mis-tracked stance frames: FPPA 20-70 deg off with verdict ok on the
+    virtual station at 2.25 m) is not taken; the static stance is, and the source says why.
+    Without any plausible source, the lab's x axis. Within MAX_FACING_OFFSET_DEG the trial's own."""
+    from drivers.athlete.motion import simulate_motion
+    from drivers.athlete.traits import Traits
+    m = simulate_motion("squat", Traits(), seed=1, reps=1)
+    st = simulate_motion("static", Traits(), seed=2)
+    J = m.joints_at(np.arange(0, m.duration_s, 1 / 30))
+    static = kinematics.static_reference(st.joints_at(np.arange(0.5, 1.5, 1 / 30)))
+    curves = kinematics.leg_curves(_turn_about_z(J, 120.0), static)
+    assert curves["right_axis_lab"] == pytest.approx(static["right_axis_lab"], abs=1e-12)
+    src = curves["right_axis_source"]
+    assert src.startswith("the static reference's stance") and "120 deg from the plate's x axis" in src, src
+    no_axis = {k: v for k, v in static.items() if k != "right_axis_lab"}
+    curves = kinematics.leg_curves(_turn_about_z(J, 120.0), no_axis)
+    assert curves["right_axis_lab"] == pytest.approx([1.0, 0.0, 0.0])
+    assert curves["right_axis_source"].startswith("the lab's x axis") and "pelvis" in curves["right_axis_source"]
+    # an athlete turned 20 deg on the plate keeps the trial's own stance
+    curves = kinematics.leg_curves(_turn_about_z(J, 20.0), static)
+    assert curves["right_axis_source"] == "this trial's stance (upright frames with both feet down)"
+    assert np.degrees(np.arctan2(curves["right_axis_lab"][1], curves["right_axis_lab"][0])) == pytest.approx(20, abs=1.0)
+
+
 def _landing(dj):
     """The drop jump's colour-frame curves with its static reference, every frame valid, its
     first rep from the truth and the initial contact's time."""
