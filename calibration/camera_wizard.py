@@ -7,7 +7,8 @@ Steps: board in view? -> enough corners, usable angle? -> hold still (the corner
 by more than STILL_PX over --frames frames) -> solve (calibration.camera_pose, or
 calibration.boardless) -> save (calibration.camera_calibration_store) with the camera serial and
 the date; then the camera's distance from the plate and what it means for a landing's
-dorsiflexion at initial contact (calibration.setup_advice: a warning beyond the reference 2.5 m).
+dorsiflexion at initial contact, and the colour image's framing of an athlete on the plate
+(calibration.setup_advice: warnings away from the measured 2.5 m and for feet or head cut off).
 --check instead runs the quick self-check (calibration.self_check) against the stored
 calibration. --simulate uses the virtual camera's scene (drivers.athlete renderer: floor, plate,
 walls, the board painted on the plate top; no athlete) at a known pose, and prints the errors
@@ -23,7 +24,7 @@ import numpy as np
 
 from calibration.camera_pose import (RgbdFrame, average_detections, check_board_view, detect_board_frames,
                                      detection_frames, pose_error, solve_board_pose)
-from calibration.setup_advice import distance_advice
+from calibration.setup_advice import distance_advice, framing_advice
 from drivers.camera_model import (D435_COLOR_640x480, D435_DEPTH_848x480, T_COLOR_FROM_DEPTH_D435,
                                   standard_camera_pose)
 from station.errors import UserError
@@ -263,6 +264,8 @@ def run(args) -> int:
                "camera_position_lab_m": pose.T_lab_from_depth[:3, 3].tolist()}
         advice = distance_advice(pose.T_lab_from_depth)
         out["setup"] = {k: advice[k] for k in ("plate_distance_m", "foot_pitch_bound_deg", "warning")}
+        framing = framing_advice(pose.T_lab_from_color, frames[0].color_intrinsics)
+        out["setup"]["framing"] = framing
         if T_true is not None:
             dp, da = pose_error(pose.T_lab_from_depth, T_true)
             out["truth"] = {"position_error_mm": dp * 1000.0, "angle_error_deg": float(np.degrees(da))}
@@ -279,6 +282,12 @@ def run(args) -> int:
             say(f"  {advice['line']}")
             if advice["warning"]:
                 say(f"  WARNING: {advice['warning']}")
+            if framing["feet_margin"] is not None:
+                say(f"  framing: an athlete's feet on the plate {100 * framing['feet_margin']:.1f} % of the colour "
+                    f"image's height above its bottom edge; a standing 1.75 m athlete's head top at row "
+                    f"{framing['head_top_px']:.0f}")
+            for w in framing["warnings"]:
+                say(f"  WARNING: {w}")
             say(f"saved {path}")
         return 0
     finally:

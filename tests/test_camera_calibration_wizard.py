@@ -40,6 +40,7 @@ def test_wizard_calibrates_saves_and_checks(tmp_path, capsys):
     assert res["truth"]["position_error_mm"] <= 5.0 and res["truth"]["angle_error_deg"] <= 0.5
     assert res["setup"]["plate_distance_m"] == pytest.approx(2.5, abs=0.01)
     assert res["setup"]["foot_pitch_bound_deg"] == pytest.approx(1.52, abs=0.02) and res["setup"]["warning"] is None
+    assert res["setup"]["framing"]["warnings"] == [] and res["setup"]["framing"]["feet_margin"] == pytest.approx(0.05, abs=0.005)
     saved = CameraCalibration.load(res["path"])
     assert saved.camera_serial == "SIM-D435-0001" and "T_lab_from_depth" in saved.self_check_reference
     assert main(["calibrate", "camera", "--simulate", "--view", "45", "--check", "--frames", "4",
@@ -50,7 +51,8 @@ def test_wizard_calibrates_saves_and_checks(tmp_path, capsys):
     assert "WARNING" in capsys.readouterr().out
     assert main(["calibrate", "camera", "--simulate", "--distance", "3", "--frames", "4", "--out", out]) == 0
     said = capsys.readouterr().out
-    assert "camera 3.00 m from the plate centre" in said and "WARNING: the camera is farther" in said
+    assert "camera 3.00 m from the plate centre" in said and "WARNING: the camera is 3.00 m" in said
+    assert "framing: an athlete's feet on the plate 14.4 %" in said
     assert main(["calibrate", "camera", "--simulate", "--no-board", "--frames", "2", "--out", out]) == 2
     err = capsys.readouterr().err.strip()
     assert "no calibration board in view" in err and len(err.splitlines()) == 1

@@ -42,13 +42,17 @@ def test_bound_interpolates_the_table_and_grows_with_distance():
     assert 0.87 < foot_pitch_bound_deg(2.25) < 1.52
 
 
-def test_advice_warns_only_beyond_the_reference_distance():
+def test_advice_warns_away_from_the_measured_distance():
     near = distance_advice(standard_camera_pose("front", distance_m=2.5))
     assert near["plate_distance_m"] == pytest.approx(2.5, abs=1e-9)
     assert near["warning"] is None and "+-1.5 deg" in near["line"]
     far = distance_advice(standard_camera_pose("45", distance_m=3.0))
     assert far["foot_pitch_bound_deg"] == pytest.approx(2.56)
-    assert "move it closer" in far["warning"] and "calibrate again" in far["warning"]
+    assert "put the camera 2.5 m from the plate centre and calibrate again" in far["warning"]
+    assert "4 of 24 at 3.0 m" in far["warning"]
+    # nearer than the measured set-up is no better for the whole chain (the colour image's framing)
+    assert "3 of 21 at 2.25 m" in distance_advice(standard_camera_pose("front", distance_m=2.25))["warning"]
+    assert distance_advice(standard_camera_pose("front", distance_m=2.6))["warning"] is None
     assert plate_distance_m(standard_camera_pose("45", distance_m=2.2)) == pytest.approx(2.2)
 
 
@@ -62,3 +66,29 @@ def test_a_camera_outside_the_measured_distances_gets_no_bound():
         assert adv["foot_pitch_bound_deg"] is None and "none is stated" in adv["line"]
         assert "check the camera's place and its calibration" in adv["warning"]
     assert np.isnan(foot_pitch_bound_deg(0.0))
+
+
+def _color_pose(view, distance_m, aim_m):
+    from drivers.camera_model import T_COLOR_FROM_DEPTH_D435, invert_pose
+    return standard_camera_pose(view, distance_m=distance_m, target_height_m=aim_m) @ invert_pose(T_COLOR_FROM_DEPTH_D435)
+
+
+def test_framing_passes_the_reference_set_ups_and_names_what_to_change_elsewhere():
+    """The framing limits come from the virtual station's whole chain (docs/SKELETON.md, session
+    10): the reference set-ups pass; 2.25 m with the reference aim cuts both ends (move back);
+    aimed lower the head is cut (aim higher); a camera that does not see the plate is told to
+    check its place."""
+    from calibration.setup_advice import framing_advice
+    from drivers.camera_model import D435_COLOR_640x480 as C
+    for view in ("front", "45"):
+        a = framing_advice(_color_pose(view, 2.5, 0.8), C)
+        assert a["warnings"] == [] and 0.04 <= a["feet_margin"] <= 0.08, a
+    a = framing_advice(_color_pose("front", 2.25, 0.8), C)
+    assert a["feet_margin"] == pytest.approx(0.024, abs=0.002)
+    assert len(a["warnings"]) == 1 and "move the camera back" in a["warnings"][0]
+    a = framing_advice(_color_pose("front", 2.25, 0.65), C)
+    assert len(a["warnings"]) == 1 and "aim the camera higher" in a["warnings"][0] and "77 px" in a["warnings"][0]
+    a = framing_advice(_color_pose("front", 2.5, 1.3), C)        # aimed high: the feet at the edge
+    assert len(a["warnings"]) == 1 and "aim the camera lower" in a["warnings"][0]
+    away = _color_pose("front", 2.5, 0.8) @ np.diag([-1.0, 1.0, -1.0, 1.0])   # turned to face away
+    assert "not in front of the colour camera" in framing_advice(away, C)["warnings"][0]
