@@ -224,6 +224,8 @@ def add_kinematics(path: str, out: dict, write: bool, settings: dict | None = No
     summary = {k: v for k, v in sk.items() if k not in ("arrays", "_landmarks", "timings_s")}
     for note in (summary.get("bone_length_check") or {}).get("notes", []):
         out["warnings"].append(note)
+    if (summary.get("camera_setup") or {}).get("note"):
+        out["warnings"].append(summary["camera_setup"]["note"])
     summary["time_sync"] = {"offset_s": sk_settings.get("time_offset_s"),
                             "source": sk_settings.get("time_offset_source", "settings")}
     out["kinematics"] = summary
