@@ -423,7 +423,7 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
                                 foot_registered=(rec["foot_fitness"][:, li] > 0) if foot_on else None)
             if side in bone_check["unusable_sides"] and v["verdict"] == "ok":
                 v = {"verdict": "not_tracked",
-                     "reasons": [x for x in bone_check["notes"] if x.startswith(f"the static trial's {side} ")]}
+                     "reasons": [x for x in bone_check["notes"] if x.startswith(f"the measured {side} ")]}
             if v["verdict"] == "ok" and kinematics.contact_value_withheld(summ[side]):
                 # the leg's other numbers stand; this one is withheld, and the verdict says why
                 why = summ[side]["dorsiflexion_at_contact_from"]

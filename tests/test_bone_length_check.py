@@ -32,7 +32,7 @@ def test_one_implausible_shank_takes_the_other_legs_and_says_so():
     out, notes, unusable = check_leg_bones(L, 1.75)
     assert out[("right_knee", "right_ankle")] == 0.388 and out[("left_knee", "left_ankle")] == 0.388
     assert unusable == []
-    assert len(notes) == 1 and notes[0].startswith("the static trial's right shank (0.604 m) is outside")
+    assert len(notes) == 1 and notes[0].startswith("the measured right shank (0.604 m) is outside")
     assert "the left's 0.388 m used for both legs" in notes[0]
 
 
@@ -77,7 +77,7 @@ def test_the_virtual_static_trial_at_2_25_m_gets_the_left_shank_for_the_right(tm
     bl, check = ref["bone_lengths_m"], ref["bone_length_check"]
     print(check)
     assert check["unusable_sides"] == []
-    assert any(n.startswith("the static trial's right shank") for n in check["notes"]), check
+    assert any(n.startswith("the measured right shank") for n in check["notes"]), check
     assert bl["right_knee-right_ankle"] == bl["left_knee-left_ankle"]
     assert 0.33 < bl["right_knee-right_ankle"] < 0.50
     assert np.isfinite(list(bl.values())).all()
@@ -101,7 +101,7 @@ def test_a_leg_whose_static_bones_are_unusable_gets_no_numbers_but_the_reason(tm
         ref = static_reference_from_trial(t, {"estimator": "truth_projection",
                                               "estimator_object": _truth_detector(smotion, static, 1.5)})
     assert ref["bone_length_check"] == {"notes": [], "unusable_sides": []}      # a good one
-    note = "the static trial's right shank (0.700 m) is outside 0.30-0.56 m: re-record the static trial"
+    note = "the measured right shank (0.700 m) is outside 0.30-0.56 m: re-record the static trial"
     ref["bone_length_check"] = {"notes": [note], "unusable_sides": ["right"]}
     settings = {"estimator": "truth_projection", "estimator_object": _truth_detector(motion, spec, 1.5),
                 "static": ref}

@@ -63,9 +63,10 @@ LEG_BONE_TOLERANCE = 0.30
 
 
 def check_leg_bones(lengths: dict, stature_m: float, tolerance: float = LEG_BONE_TOLERANCE):
-    """A static trial's leg bone lengths against the athlete's stature. A bone outside
-    fraction * stature * (1 +- tolerance) takes the other leg's length where that one is inside
-    (a foot takes the other foot's three bones); where neither is, that leg is unusable.
+    """Leg bone lengths measured in a trial (the static one, or a trial analysed without it)
+    against the athlete's stature. A bone outside fraction * stature * (1 +- tolerance) takes the
+    other leg's length where that one is inside (a foot takes the other foot's three bones); where
+    neither is, that leg is unusable.
     Returns (lengths, notes: what was replaced or is wrong and why, unusable: sorted sides)."""
     out = dict(lengths)
     notes, unusable = [], set()
@@ -76,7 +77,7 @@ def check_leg_bones(lengths: dict, stature_m: float, tolerance: float = LEG_BONE
         for side, other in (("left", "right"), ("right", "left")):
             if good[side]:
                 continue
-            what = (f"the static trial's {side} {name} ({val[side]:.3f} m) is outside {lo:.2f}-{hi:.2f} m "
+            what = (f"the measured {side} {name} ({val[side]:.3f} m) is outside {lo:.2f}-{hi:.2f} m "
                     f"({frac:.3f} x stature {stature_m:.2f} m +-{tolerance:.0%})")
             if good[other]:
                 bones = ([(a, b)] if name != "foot" else
@@ -86,8 +87,9 @@ def check_leg_bones(lengths: dict, stature_m: float, tolerance: float = LEG_BONE
                 notes.append(f"{what}: the {other}'s {val[other]:.3f} m used for both legs")
             else:
                 unusable.add(side)
-                notes.append(f"{what}, and so is the {other}'s: re-record the static trial "
-                             "(the whole body in view, standing still on the plate)")
+                notes.append(f"{what}, and so is the {other}'s: check the athlete's recorded height, "
+                             "and re-record the static trial (the whole body in view, standing still "
+                             "on the plate)")
     return out, notes, sorted(unusable)
 
 
