@@ -91,7 +91,9 @@ class FootSettings:
     own_side_below_depth_rms_m: float = 0.020  # ... True where the camera's expected depth RMS
                                      # at the plate centre is below this: the geometric middle of
                                      # the two measured set-ups at 2.5 m (D435 27.6 mm: line; 95 mm
-                                     # baseline 14.5 mm: own side); between them it is not measured
+                                     # baseline 14.5 mm: own side); between them, 60 mm (23.0 mm)
+                                     # was better with the line and 70 mm (19.7 mm) with the own
+                                     # side, neither within 3 deg in every jump leg (SKELETON.md)
 
 
 def landing_joints_rule(cam, s: FootSettings) -> tuple[bool, str]:
