@@ -54,6 +54,8 @@ from analysis.skeleton.foot import FootSettings, landing_joints_rule, template_f
 from analysis.skeleton.reconstruct import (CameraSetup, Landmarks, SkeletonSettings, estimate_2d,
                                            reconstruct)
 from analysis.tracking_quality import QualitySettings, free_leg_verdict, leg_verdict
+from calibration.setup_advice import (CHAIN_BY_DISTANCE, DEFAULT_DISTANCE_M, VALIDATED_WITHIN_M,
+                                      plate_distance_m)
 from drivers.camera_model import Intrinsics
 from station.errors import UserError
 
@@ -76,23 +78,19 @@ SQUAT_KINDS = ("squat", "squats", "static", "stand", "quiet_standing") + SINGLE_
 SQUAT_CUTOFF_HZ = 4.0
 LANDING_CUTOFF_HZ = 12.0
 FREE_FOOT_HIGHER_M = 0.05
-# The camera set-up the analysis' accuracy was measured at (bench_skeleton.py --accuracy; camera
-# 1.0 m high, aimed 0.8 m above the plate centre): its horizontal distance from the plate centre.
-# At 2.25 m and 3.0 m the virtual jumps' dorsiflexion missed 3 deg in most legs (session 10,
-# docs/SKELETON.md): a trial whose camera stood outside this range says so in its result.
-MEASURED_CAMERA_DISTANCE_M = (2.35, 2.65)
 
 
 def camera_setup_note(cam: CameraSetup) -> dict:
-    """{'plate_distance_m', 'measured_range_m', 'within': bool, 'note': None or what it means}."""
-    p = np.asarray(cam.T_lab_from_depth, float)[:3, 3]
-    d = float(np.hypot(p[0], p[1]))
-    lo, hi = MEASURED_CAMERA_DISTANCE_M
-    within = lo <= d <= hi
+    """{'plate_distance_m', 'measured_range_m', 'within': bool, 'note': None or what it means}:
+    the camera's horizontal distance from the plate centre against the set-up the analysis'
+    accuracy was measured at (calibration/setup_advice.py, which the wizard warns from too)."""
+    d = plate_distance_m(cam.T_lab_from_depth)
+    within = abs(d - DEFAULT_DISTANCE_M) <= VALIDATED_WITHIN_M
+    lo, hi = (round(DEFAULT_DISTANCE_M + k * VALIDATED_WITHIN_M, 3) for k in (-1, 1))
     note = None if within else (
         f"the camera stood {d:.2f} m from the plate centre; the analysis' accuracy was measured at "
-        f"{lo:g}-{hi:g} m (at 2.25 m and 3.0 m the virtual jumps' dorsiflexion missed 3 deg in most "
-        f"legs): treat the angles as unvalidated")
+        f"{lo:g}-{hi:g} m (the virtual jumps' dorsiflexion was within 3 deg at every event in "
+        f"{CHAIN_BY_DISTANCE}): treat the angles as unvalidated")
     return {"plate_distance_m": d, "measured_range_m": [lo, hi], "within": within, "note": note}
 
 

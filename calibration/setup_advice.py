@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from drivers.camera_model import invert_pose, transform_points
+
 # (horizontal distance m, RMS bound deg): bench_foot_registration.py --bound --distance-m D
 FOOT_PITCH_BOUND_D435_DEG = ((2.0, 0.87), (2.5, 1.52), (3.0, 2.56))
 DEFAULT_DISTANCE_M = 2.5          # the station's reference set-up (drivers.camera_model)
@@ -103,7 +105,6 @@ def framing_advice(T_lab_from_color: np.ndarray, color_intrinsics) -> dict:
     """Where the athlete lands in the colour image: {'feet_margin': the lowest foot point's
     distance from the bottom edge as a fraction of the image height, 'head_top_px': a standing
     1.75 m athlete's head top (negative: above the image), 'warnings': [what to do]}."""
-    from drivers.camera_model import invert_pose, transform_points
     T = invert_pose(np.asarray(T_lab_from_color, float))
     feet, head = (transform_points(T, p) for p in (_FEET_LAB_M, _HEAD_LAB_M))
     H = float(color_intrinsics.height)
