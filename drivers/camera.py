@@ -627,7 +627,10 @@ class Camera:
         s = self._sensors.get("depth") or self._sensor_for("depth")
         if s is None or not s.supports(rs.option.stereo_baseline):
             return None
-        mm = float(s.get_option(rs.option.stereo_baseline))
+        try:
+            mm = float(s.get_option(rs.option.stereo_baseline))
+        except RuntimeError:            # the device went away while asked: the trial goes on without it
+            return None
         return mm / 1000.0 if math.isfinite(mm) and mm > 0 else None
 
     def _visual_preset(self):
