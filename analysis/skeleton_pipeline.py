@@ -55,6 +55,7 @@ from analysis.skeleton.reconstruct import (CameraSetup, Landmarks, SkeletonSetti
                                            reconstruct)
 from analysis.tracking_quality import QualitySettings, free_leg_verdict, leg_verdict
 from calibration.setup_advice import (CHAIN_BY_DISTANCE, DEFAULT_DISTANCE_M, VALIDATED_WITHIN_M,
+                                      contact_dorsiflexion_precision,
                                       plate_distance_m)
 from drivers.camera_model import Intrinsics
 from station.errors import UserError
@@ -472,6 +473,10 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
         # no_interpolation_across_contact): the rule and why it was chosen for this trial
         "landing_joints": rec["landing_joints"],
         "camera_setup": camera_setup_note(cam),
+        # how precise a landing's dorsiflexion at contact can be (one depth frame's bound) and was
+        # measured to be on the virtual station, for this camera where it stands
+        "contact_dorsiflexion_precision": contact_dorsiflexion_precision(
+            cam.T_lab_from_depth, cam.stereo_baseline_m, cam.depth_intrinsics.fx),
         "filter": filter_summary(sk.fit, rec["residual_analysis_hz"], cutoff_from_setting="cutoff_hz" in s
                                  or "cutoff_hz" in s.get("fit", {})),
         "settings": {"lift": asdict(sk.lift), "fit": asdict(sk.fit), "refine": asdict(sk.refine),

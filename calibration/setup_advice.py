@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from drivers.camera_model import invert_pose, transform_points
+from drivers.camera_model import D435_DEPTH_848x480, D435_STEREO_BASELINE_M, invert_pose, transform_points
 
 # (horizontal distance m, RMS bound deg): bench_foot_registration.py --bound --distance-m D
 FOOT_PITCH_BOUND_D435_DEG = ((2.0, 0.87), (2.5, 1.52), (3.0, 2.56))
@@ -61,6 +61,53 @@ def foot_pitch_bound_deg(distance_m: float) -> float:
     i = int(np.clip(np.searchsorted(d, x) - 1, 0, len(d) - 2))
     slope = (b[i + 1] - b[i]) / (d[i + 1] - d[i])
     return float(np.exp(b[i] + slope * (x - d[i])))
+
+
+# The contact dorsiflexion's error measured through the whole chain on the virtual station
+# (bench_skeleton.py --accuracy --cases cmj,dj --seeds 0,1,2 [--depth-baseline-mm B] [--distance-m D],
+# session 10, the current analysis with the landing rule it picks; MediaPipe; the legs with verdict
+# ok and a value): (horizontal distance m, stereo baseline m, RMS deg, legs)
+CONTACT_DF_RMS_MEASURED = ((2.5, 0.050, 1.79, 23), (2.5, 0.060, 1.71, 24), (2.5, 0.070, 2.10, 24),
+                           (2.5, 0.095, 1.23, 24), (2.25, 0.050, 3.67, 21), (3.0, 0.050, 8.99, 20))
+BOUND_BASELINE_M = D435_STEREO_BASELINE_M   # the bound table's noise: the D435's baseline ...
+BOUND_DEPTH_FX_PX = D435_DEPTH_848x480.fx    # ... and its depth focal length at 848x480
+
+
+def contact_dorsiflexion_precision(T_lab_from_camera: np.ndarray, stereo_baseline_m, depth_fx_px: float) -> dict:
+    """How precise a landing's dorsiflexion at initial contact can be, and was measured to be, with
+    this camera where it stands: {'single_frame_bound_deg': the bound of one depth frame's foot
+    pitch (1 sigma; the table's, scaled by the depth noise, which is inversely proportional to the
+    stereo baseline - bench_foot_registration.py --bound --depth-baseline-mm 95 gives 0.80 deg against
+    1.52 at 50 mm), 'measured_rms_deg': the whole chain's RMS error on the virtual station at this
+    set-up (None where none was measured within VALIDATED_WITHIN_M and 5 mm of baseline), 'measured_at':
+    that set-up, 'line': the sentence for the report}. A trial without
+    the baseline is taken as a D435's; a depth stream of another resolution gets no bound."""
+    dist = plate_distance_m(T_lab_from_camera)
+    known = stereo_baseline_m is not None and float(stereo_baseline_m) > 0
+    b = float(stereo_baseline_m) if known else BOUND_BASELINE_M
+    same_fx = abs(float(depth_fx_px) / BOUND_DEPTH_FX_PX - 1.0) < 0.02
+    bound = foot_pitch_bound_deg(dist) * BOUND_BASELINE_M / b if same_fx else float("nan")
+    rows = [r for r in CONTACT_DF_RMS_MEASURED
+            if same_fx and abs(dist - r[0]) <= VALIDATED_WITHIN_M and abs(b - r[1]) <= 0.005]
+    measured = min(rows, key=lambda r: abs(dist - r[0])) if rows else None
+    cam = f"{b * 1000:.0f} mm stereo baseline" + ("" if known else " (not recorded: a D435's assumed)")
+    if np.isfinite(bound):
+        line = (f"one depth frame reads a landing foot's pitch to +-{bound:.1f} deg at best here (1 sigma; "
+                f"{dist:.2f} m, {cam})")
+    else:
+        line = (f"no one-frame bound is stated for this camera ({dist:.2f} m, {cam}, depth focal length "
+                f"{float(depth_fx_px):.0f} px: the bound was computed for a D435's 848x480 depth at 1-5 m)")
+    if measured:
+        line += (f"; measured through the whole chain on the virtual station at {measured[0]:g} m with a "
+                 f"{measured[1] * 1000:.0f} mm baseline's depth noise: {measured[2]:.2f} deg RMS over "
+                 f"{measured[3]} jump legs")
+    else:
+        line += "; the whole chain's error was not measured at this set-up"
+    return {"single_frame_bound_deg": float(bound) if np.isfinite(bound) else None,
+            "measured_rms_deg": measured[2] if measured else None,
+            "measured_at": ({"distance_m": measured[0], "stereo_baseline_m": measured[1], "legs": measured[3]}
+                            if measured else None),
+            "line": line}
 
 
 def distance_advice(T_lab_from_camera: np.ndarray) -> dict:

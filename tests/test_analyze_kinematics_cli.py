@@ -43,6 +43,13 @@ def test_analyze_json_has_left_and_right_per_rep(tmp_path):
     # chosen from the simulated D435's stereo baseline, which the trial records
     lj = out["kinematics"]["landing_joints"]
     assert lj["own_side"] is False and "stereo baseline 50 mm" in lj["chosen_by"], lj
+    # how precise that value can be from this camera where it stood, and was measured to be
+    from calibration.setup_advice import foot_pitch_bound_deg
+    cp, setup = out["kinematics"]["contact_dorsiflexion_precision"], out["kinematics"]["camera_setup"]
+    assert cp["single_frame_bound_deg"] == pytest.approx(foot_pitch_bound_deg(setup["plate_distance_m"]))
+    assert setup["within"] and cp["measured_rms_deg"] == 1.79 and cp["measured_at"]["stereo_baseline_m"] == 0.05
+    text = _station("analyze", str(cmj), "--no-write")
+    assert "DF@IC precision: one depth frame reads a landing foot's pitch to +-1.5 deg" in text.stdout, text.stdout
     # the technician's own cut-off, recorded as such, and in the text line
     run = _station("analyze", str(cmj), "--joint-cutoff", "8", "--no-write", "--json")
     assert run.returncode == 0, run.stderr[-2000:]

@@ -82,3 +82,9 @@ def test_the_text_report_says_which_rule_a_landing_used_and_why():
     assert any("own side of the contact" in x and "14.5 mm" in x for x in lines)
     lines = _kinematics_lines([{"rep": 1, "kind": "squat", "left": leg, "right": leg}], landing_joints=rule)
     assert not any("contact" in x and "14.5" in x for x in lines)
+    # and how precise that value is (calibration/setup_advice.contact_dorsiflexion_precision)
+    precision = {"line": "one depth frame reads a landing foot's pitch to +-0.8 deg at best here"}
+    for kind, shown in (("dj", True), ("squat", False)):
+        lines = _kinematics_lines([{"rep": 1, "kind": kind, "left": leg, "right": leg}], landing_joints=rule,
+                                  contact_precision=precision)
+        assert any(x == f"  DF@IC precision: {precision['line']}" for x in lines) == shown

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calibration.setup_advice import (FOOT_PITCH_BOUND_D435_DEG, distance_advice,
-                                      foot_pitch_bound_deg, plate_distance_m)
+from calibration.setup_advice import (FOOT_PITCH_BOUND_D435_DEG, contact_dorsiflexion_precision,
+                                      distance_advice, foot_pitch_bound_deg, plate_distance_m)
 from drivers.camera_model import standard_camera_pose
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_foot_registration.py"
@@ -31,6 +31,45 @@ def test_table_row_at_3_m_is_the_bench_bound():
     whole = [row[1] for view in ("front", "45") for pitch in (-15.0, -30.0)
              for row in b.pitch_bounds(view, pitch, False, 30, distance_m=3.0)]
     assert np.sqrt(np.mean(np.square(whole))) == pytest.approx(dict(FOOT_PITCH_BOUND_D435_DEG)[3.0], rel=0.02)
+
+
+@pytest.mark.slow
+def test_the_bound_scales_with_the_stereo_baseline_as_the_bench_computes_it():
+    """The contact value's precision statement scales the D435 table by 50 mm / baseline (the
+    depth noise's RMS is inversely proportional to the baseline): recomputed with the bench's own
+    function at 95 mm (a D455's) and 2.5 m, within 2 %."""
+    b = _bench()
+    whole = [row[1] for view in ("front", "45") for pitch in (-15.0, -30.0)
+             for row in b.pitch_bounds(view, pitch, False, 30, distance_m=2.5, baseline_m=0.095)]
+    from drivers.camera_model import D435_DEPTH_848x480
+    p = contact_dorsiflexion_precision(standard_camera_pose("front", distance_m=2.5), 0.095, D435_DEPTH_848x480.fx)
+    assert p["single_frame_bound_deg"] == pytest.approx(np.sqrt(np.mean(np.square(whole))), rel=0.02)
+
+
+def test_the_contact_precision_states_only_what_was_measured_for_this_camera():
+    from drivers.camera_model import D435_DEPTH_848x480
+    fx = D435_DEPTH_848x480.fx
+    ref = contact_dorsiflexion_precision(standard_camera_pose("front", distance_m=2.5), 0.050, fx)
+    assert ref["single_frame_bound_deg"] == pytest.approx(1.52)
+    assert ref["measured_rms_deg"] == 1.79 and ref["measured_at"] == {"distance_m": 2.5, "stereo_baseline_m": 0.05,
+                                                                      "legs": 23}
+    assert "+-1.5 deg at best" in ref["line"] and "1.79 deg RMS over 23 jump legs" in ref["line"]
+    # a trial without the baseline: the D435's, and it says so
+    unknown = contact_dorsiflexion_precision(standard_camera_pose("45", distance_m=2.5), None, fx)
+    assert unknown["measured_rms_deg"] == 1.79 and "not recorded: a D435's assumed" in unknown["line"]
+    # the nearest measured set-up within 0.15 m: 2.3 m reads the 2.25 m run, 2.75 m none
+    assert contact_dorsiflexion_precision(standard_camera_pose("front", distance_m=2.3), 0.05, fx)[
+        "measured_rms_deg"] == 3.67
+    between = contact_dorsiflexion_precision(standard_camera_pose("front", distance_m=2.75), 0.05, fx)
+    assert between["measured_rms_deg"] is None and "not measured at this set-up" in between["line"]
+    assert between["single_frame_bound_deg"] == pytest.approx(foot_pitch_bound_deg(2.75))
+    # a baseline no run had: the bound, scaled; no measured figure
+    b80 = contact_dorsiflexion_precision(standard_camera_pose("front", distance_m=2.5), 0.080, fx)
+    assert b80["single_frame_bound_deg"] == pytest.approx(1.52 * 50 / 80) and b80["measured_rms_deg"] is None
+    # another depth resolution: the bound was not computed for it
+    hd = contact_dorsiflexion_precision(standard_camera_pose("front", distance_m=2.5), 0.050, 640.0)
+    assert hd["single_frame_bound_deg"] is None and hd["measured_rms_deg"] is None
+    assert "no one-frame bound is stated" in hd["line"]
 
 
 def test_bound_interpolates_the_table_and_grows_with_distance():

@@ -321,7 +321,7 @@ def format_table(out: dict) -> str:
                          "h impulse: v^2/2g from the impulse from onset to takeoff)")
     kin = out.get("kinematics") or {}
     lines += _kinematics_lines(out.get("reps") or [], kin.get("frontal_plane"), kin.get("filter"),
-                               kin.get("landing_joints"))
+                               kin.get("landing_joints"), kin.get("contact_dorsiflexion_precision"))
     for w in out.get("warnings", []):
         lines.append(f"  warning: {w}")
     return "\n".join(lines)
@@ -333,11 +333,12 @@ _KIN_COLUMNS = [("DF@IC", "dorsiflexion_at_contact_deg"), ("DF max", "dorsiflexi
 
 
 def _kinematics_lines(reps: list[dict], frontal_plane: dict | None = None,
-                      joint_filter: dict | None = None, landing_joints: dict | None = None) -> list[str]:
+                      joint_filter: dict | None = None, landing_joints: dict | None = None,
+                      contact_precision: dict | None = None) -> list[str]:
     """The camera's angles per rep and leg (degrees; IC = initial contact, a squat's bottom),
     with each leg's tracking quality and verdict, where FPPA's frontal plane came from, how
-    the joints were low-passed and (landings) how the contact's depth frames got their joints;
-    nothing when the trial had no skeleton."""
+    the joints were low-passed and (landings) how the contact's depth frames got their joints
+    and how precise that value is; nothing when the trial had no skeleton."""
     legs = [(r.get("rep", i + 1), side, r[side]) for i, r in enumerate(reps)
             for side in ("left", "right") if isinstance(r.get(side), dict) and r[side]]
     if not legs:
@@ -368,6 +369,8 @@ def _kinematics_lines(reps: list[dict], frontal_plane: dict | None = None,
                else "from a line across the contact")
         out.append(f"  DF@IC: the depth frames before the contact take the joints {how} "
                    f"({landing_joints.get('chosen_by', '')})")
+    if (contact_precision or {}).get("line") and any(r.get("kind") not in (None, "squat") for r in reps):
+        out.append(f"  DF@IC precision: {contact_precision['line']}")
     return out
 
 
