@@ -226,6 +226,36 @@ def test_trial_report_without_camera_notes_it(tmp_path, capsys, sims):
     assert f"{h:.3f}" in html.split('id="force-metrics-1"')[1].split("</table>")[0]
 
 
+def test_trial_report_says_how_the_angles_were_made(tmp_path, sims):
+    """The skeleton result's method (frontal plane, filter, the landing rule, the contact value's
+    precision) and its set-up warnings are listed under the curves, as `station analyze` prints them."""
+    from analysis.report.method_notes import result_method_lines
+    p = sims(tmp_path / "cmj.h5", "cmj", valgus_left_deg=16.0, valgus_right_deg=5.0)
+    with open_trial(p) as t:
+        res = t.result("skeleton")
+        arrays = {k: np.asarray(v) for k, v in res.arrays.items()}
+        attrs = dict(res.attrs)
+    attrs.update({
+        "frontal_plane": {"source": "the static trial's stance"},
+        "filter": {"cutoff_hz": 12.0, "cutoff_source": "the trial kind's default"},
+        "landing_joints": {"own_side": False, "chosen_by": "expected depth RMS at the plate centre 27.6 mm"},
+        "contact_dorsiflexion_precision": {"line": "one depth frame reads a landing foot's pitch to +-1.5 deg"},
+        "camera_setup": {"note": "the camera stood 3.00 m from the plate centre"},
+        "bone_length_check": {"notes": ["the measured right shank is 0.60 m"]}})
+    write_results(p, "skeleton", arrays=arrays, attrs=attrs, settings={"source": "test"})
+    lines = result_method_lines(attrs)
+    assert lines[-2:] == ["warning: the camera stood 3.00 m from the plate centre",
+                          "warning: the measured right shank is 0.60 m"]
+    assert main(["report", str(p)]) == 0
+    html = (tmp_path / "cmj_report.html").read_text(encoding="utf-8")
+    method = html.split('<ul class="method">')[1].split("</ul>")[0]
+    assert method.count("<li") == len(lines) == 6 and method.count('class="warn"') == 2
+    for text in ("FPPA&#x27;s frontal plane: the static trial&#x27;s stance", "joints low-passed at 12 Hz",
+                 "DF@IC: the depth frames before the contact take the joints from a line across the contact",
+                 "DF@IC precision: one depth frame reads a landing foot&#x27;s pitch to +-1.5 deg"):
+        assert text in method, text
+
+
 def test_report_errors_are_one_line(tmp_path, capsys):
     assert main(["report", str(tmp_path / "missing.h5")]) == 2
     assert "no such trial file or session folder" in capsys.readouterr().err

@@ -42,6 +42,7 @@ th,td{border:1px solid #ccc;padding:3px 6px;text-align:right} th{background:#f0f
 td.l,th.l{text-align:left} .ok{color:#1a7f37;font-weight:bold} .redo{color:#c62828;font-weight:bold}
 .flag{background:#ffe0e0} .note{color:#555;font-style:italic} img{max-width:100%}
 .snaps img{max-width:48%;margin-right:1%} .refs li{font-size:12px;margin-bottom:4px}
+.method li{font-size:12px;margin-bottom:2px} .method li.warn{color:#c62828}
 """
 
 
@@ -173,6 +174,10 @@ def kinematics_section(rep: Report, view: TrialView, tid: str) -> str:
     png = figures.angle_curves_png(kin.time_s, kin.curves, events,
                                    title=f"Dorsiflexion and FPPA per leg: {view.label} ({kin.source})")
     out.append(rep.fig(png, f"dorsiflexion and FPPA curves {view.label}"))
+    if kin.method:
+        items = "".join(f'<li class="{"warn" if x.startswith("warning: ") else "how"}">{esc(x)}</li>'
+                        for x in kin.method)
+        out.append(f'<p class="note">How these angles were made:</p><ul class="method">{items}</ul>')
     snaps = []
     if not view.has_color:
         out.append('<p class="note">no color stream in this trial: no skeleton snapshot</p>')

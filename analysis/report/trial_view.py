@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.joints import SIDES
+from analysis.report.method_notes import result_method_lines
 
 CURVE_NAMES = ("dorsiflexion", "fppa", "knee_flexion", "shank_inclination")
 
@@ -31,6 +32,7 @@ class Kinematics:
     curves: dict                        # {side: {name: (T,) rad}}
     joints_lab_m: np.ndarray | None     # (T, J, 3)
     reps: list                          # per-rep dicts (events, left/right summaries)
+    method: list = field(default_factory=list)   # how the angles were made (method_notes), sentences
 
 
 @dataclass
@@ -98,7 +100,8 @@ def kinematics_of(t) -> tuple[Kinematics | None, str]:
         reps = attrs.get("reps") if isinstance(attrs.get("reps"), list) else []
         joints = arr.get("joints_lab_m")
         return Kinematics(f"results/{name}", np.asarray(arr["time_s"], float), curves,
-                          None if joints is None else np.asarray(joints, float), reps), ""
+                          None if joints is None else np.asarray(joints, float), reps,
+                          result_method_lines(attrs)), ""
     cams = [s for s in t.streams().values() if s.kind in ("color", "depth")]
     if not cams:
         return None, "no camera data in this trial"

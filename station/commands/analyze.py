@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.report.method_notes import method_lines
 from station.errors import UserError
 
 # = analysis.force.classify.KINDS (a test checks it), spelled out so `station --help` needs no scipy
@@ -360,30 +361,8 @@ def _kinematics_lines(reps: list[dict], frontal_plane: dict | None = None,
     out = ["  kinematics (camera, degrees; IC = initial contact, squats: the bottom):"]
     out += ["  " + "  ".join(x.rjust(w) for x, w in zip(c, widths)) for c in cells]
     out += [f"  {x}" for x in reasons]
-    if (frontal_plane or {}).get("source"):
-        out.append(f"  FPPA's frontal plane: {frontal_plane['source']}")
-    if joint_filter:
-        out.append("  " + _filter_line(joint_filter))
-    if landing_joints and any(r.get("kind") not in (None, "squat") for r in reps):
-        how = ("from their own side of the contact" if landing_joints.get("own_side")
-               else "from a line across the contact")
-        out.append(f"  DF@IC: the depth frames before the contact take the joints {how} "
-                   f"({landing_joints.get('chosen_by', '')})")
-    if (contact_precision or {}).get("line") and any(r.get("kind") not in (None, "squat") for r in reps):
-        out.append(f"  DF@IC precision: {contact_precision['line']}")
+    out += [f"  {x}" for x in method_lines(reps, frontal_plane, joint_filter, landing_joints, contact_precision)]
     return out
-
-
-def _filter_line(f: dict) -> str:
-    """One line: the joints' cut-off, where it came from, and the residual analysis beside it."""
-    line = (f"joints low-passed at {f['cutoff_hz']:g} Hz (zero-lag, {f.get('cutoff_source', '')})")
-    ra = f.get("residual_analysis_hz") or {}
-    if ra.get("n_series"):
-        line += (f"; residual analysis of the legs' joints: median {ra['median_hz']:.1f} Hz, "
-                 f"max {ra['max_hz']:.1f} Hz")
-    if f.get("above_cutoff"):
-        line += " - ABOVE the cut-off: the filter may have smoothed real motion (--joint-cutoff)"
-    return line
 
 
 def _print_results(results: list[dict], as_json: bool) -> None:
