@@ -94,9 +94,13 @@ def contact_dorsiflexion_precision(T_lab_from_camera: np.ndarray, stereo_baselin
     if np.isfinite(bound):
         line = (f"one depth frame reads a landing foot's pitch to +-{bound:.1f} deg at best here (1 sigma; "
                 f"{dist:.2f} m, {cam})")
-    else:
+    elif not same_fx:
         line = (f"no one-frame bound is stated for this camera ({dist:.2f} m, {cam}, depth focal length "
-                f"{float(depth_fx_px):.0f} px: the bound was computed for a D435's 848x480 depth at 1-5 m)")
+                f"{float(depth_fx_px):.0f} px: the bound was computed for a D435's 848x480 depth)")
+    else:
+        lo, hi = BOUND_RANGE_M
+        line = (f"no one-frame bound is stated: the camera is {dist:.2f} m from the plate centre, outside "
+                f"the {lo:g}-{hi:g} m the bound was computed for")
     if measured:
         line += (f"; measured through the whole chain on the virtual station at {measured[0]:g} m with a "
                  f"{measured[1] * 1000:.0f} mm baseline's depth noise: {measured[2]:.2f} deg RMS over "

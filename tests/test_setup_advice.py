@@ -69,7 +69,11 @@ def test_the_contact_precision_states_only_what_was_measured_for_this_camera():
     # another depth resolution: the bound was not computed for it
     hd = contact_dorsiflexion_precision(standard_camera_pose("front", distance_m=2.5), 0.050, 640.0)
     assert hd["single_frame_bound_deg"] is None and hd["measured_rms_deg"] is None
-    assert "no one-frame bound is stated" in hd["line"]
+    assert "no one-frame bound is stated" in hd["line"] and "848x480" in hd["line"]
+    overhead = np.eye(4)
+    overhead[:3, 3] = (0.0, 0.0, 2.5)
+    top = contact_dorsiflexion_precision(overhead, 0.050, fx)
+    assert top["single_frame_bound_deg"] is None and "outside the 1-5 m" in top["line"]
 
 
 def test_bound_interpolates_the_table_and_grows_with_distance():
