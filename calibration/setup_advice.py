@@ -66,7 +66,9 @@ def foot_pitch_bound_deg(distance_m: float) -> float:
 # The contact dorsiflexion's error measured through the whole chain on the virtual station
 # (bench_skeleton.py --accuracy --cases cmj,dj --seeds 0,1,2 [--depth-baseline-mm B] [--distance-m D],
 # session 10, the current analysis with the landing rule it picks; MediaPipe; the legs with verdict
-# ok and a value): (horizontal distance m, stereo baseline m, RMS deg, legs)
+# ok and a value; the RMS of the bench's printed per-leg values, 0.1 deg steps - the bench's own
+# full-precision summary line, added in session 11, reads 1.80 for the first row):
+# (horizontal distance m, stereo baseline m, RMS deg, legs)
 CONTACT_DF_RMS_MEASURED = ((2.5, 0.050, 1.79, 23), (2.5, 0.060, 1.71, 24), (2.5, 0.070, 2.10, 24),
                            (2.5, 0.095, 1.23, 24), (2.25, 0.050, 3.67, 21), (3.0, 0.050, 8.99, 20))
 BOUND_BASELINE_M = D435_STEREO_BASELINE_M   # the bound table's noise: the D435's baseline ...
