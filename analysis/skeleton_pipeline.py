@@ -55,8 +55,8 @@ from analysis.skeleton.reconstruct import (CameraSetup, Landmarks, SkeletonSetti
                                            reconstruct)
 from analysis.tracking_quality import QualitySettings, free_leg_verdict, leg_verdict
 from calibration.setup_advice import (CHAIN_BY_DISTANCE, DEFAULT_DISTANCE_M, VALIDATED_WITHIN_M,
-                                      contact_dorsiflexion_precision,
-                                      plate_distance_m)
+                                      contact_dorsiflexion_precision, plate_distance_m,
+                                      within_measured_distance)
 from drivers.camera_model import Intrinsics
 from station.errors import UserError
 
@@ -86,7 +86,7 @@ def camera_setup_note(cam: CameraSetup) -> dict:
     the camera's horizontal distance from the plate centre against the set-up the analysis'
     accuracy was measured at (calibration/setup_advice.py, which the wizard warns from too)."""
     d = plate_distance_m(cam.T_lab_from_depth)
-    within = abs(d - DEFAULT_DISTANCE_M) <= VALIDATED_WITHIN_M
+    within = within_measured_distance(d)
     lo, hi = (round(DEFAULT_DISTANCE_M + k * VALIDATED_WITHIN_M, 3) for k in (-1, 1))
     note = None if within else (
         f"the camera stood {d:.2f} m from the plate centre; the analysis' accuracy was measured at "

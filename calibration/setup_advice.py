@@ -50,6 +50,11 @@ def plate_distance_m(T_lab_from_camera: np.ndarray) -> float:
     return float(np.hypot(p[0], p[1]))
 
 
+def within_measured_distance(distance_m: float) -> bool:
+    """Is the camera's horizontal distance inside the set-up the whole chain was measured at?"""
+    return abs(float(distance_m) - DEFAULT_DISTANCE_M) <= VALIDATED_WITHIN_M
+
+
 def foot_pitch_bound_deg(distance_m: float) -> float:
     """The bound at this distance: the table's power law between its rows (log-log linear),
     its end rows' power law beyond them; NaN outside BOUND_RANGE_M."""
@@ -132,7 +137,7 @@ def distance_advice(T_lab_from_camera: np.ndarray) -> dict:
             f"to +-{bound:.1f} deg at best (1 sigma, D435 noise model); the dorsiflexion at initial "
             f"contact is read from one frame and cannot be more precise than that")
     warning = None
-    if abs(dist - DEFAULT_DISTANCE_M) > VALIDATED_WITHIN_M:
+    if not within_measured_distance(dist):
         warning = (f"the camera is {dist:.2f} m from the plate centre; the analysis' accuracy was measured "
                    f"with it {DEFAULT_DISTANCE_M:.1f} m away (1.0 m high, aimed 0.8 m above the plate): on the "
                    f"virtual station the jumps' dorsiflexion was within 3 deg at every event in "

@@ -27,7 +27,7 @@ def method_lines(reps: list[dict], frontal_plane: dict | None = None, joint_filt
     out = []
     if (frontal_plane or {}).get("source"):
         out.append(f"FPPA's frontal plane: {frontal_plane['source']}")
-    if joint_filter:
+    if joint_filter and "cutoff_hz" in joint_filter:
         out.append(filter_line(joint_filter))
     if landing_joints and is_landing(reps):
         how = ("from their own side of the contact" if landing_joints.get("own_side")
@@ -39,11 +39,23 @@ def method_lines(reps: list[dict], frontal_plane: dict | None = None, joint_filt
     return out
 
 
+def _dict(x) -> dict:
+    """x where it is a dict, else {} (a damaged or foreign result's attribute)."""
+    return x if isinstance(x, dict) else {}
+
+
+def setup_warnings(result: dict) -> list[str]:
+    """A skeleton result's warnings about the set-up: the camera's distance against the measured
+    one, then the leg bones against the stature."""
+    notes = [_dict(result.get("camera_setup")).get("note")]
+    notes += list(_dict(result.get("bone_length_check")).get("notes") or [])
+    return [str(n) for n in notes if n]
+
+
 def result_method_lines(attrs: dict) -> list[str]:
-    """method_lines from a skeleton result's attributes, then its warnings about the set-up (the
-    camera's distance, the leg bones against the stature), each starting with 'warning: '."""
+    """method_lines from a skeleton result's attributes, then its set-up warnings, each starting
+    with 'warning: '."""
     reps = attrs.get("reps") if isinstance(attrs.get("reps"), list) else []
-    out = method_lines(reps, attrs.get("frontal_plane"), attrs.get("filter"), attrs.get("landing_joints"),
-                       attrs.get("contact_dorsiflexion_precision"))
-    notes = [(attrs.get("camera_setup") or {}).get("note")] + list((attrs.get("bone_length_check") or {}).get("notes", []))
-    return out + [f"warning: {n}" for n in notes if n]
+    out = method_lines(reps, _dict(attrs.get("frontal_plane")), _dict(attrs.get("filter")),
+                       _dict(attrs.get("landing_joints")), _dict(attrs.get("contact_dorsiflexion_precision")))
+    return out + [f"warning: {n}" for n in setup_warnings(attrs)]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.report.method_notes import method_lines
+from analysis.report.method_notes import method_lines, setup_warnings
 from station.errors import UserError
 
 # = analysis.force.classify.KINDS (a test checks it), spelled out so `station --help` needs no scipy
@@ -223,10 +223,7 @@ def add_kinematics(path: str, out: dict, write: bool, settings: dict | None = No
         out["warnings"].append(f"kinematics skipped: {' '.join(str(exc).split())[:300]}")
         return
     summary = {k: v for k, v in sk.items() if k not in ("arrays", "_landmarks", "timings_s")}
-    for note in (summary.get("bone_length_check") or {}).get("notes", []):
-        out["warnings"].append(note)
-    if (summary.get("camera_setup") or {}).get("note"):
-        out["warnings"].append(summary["camera_setup"]["note"])
+    out["warnings"] += setup_warnings(summary)
     summary["time_sync"] = {"offset_s": sk_settings.get("time_offset_s"),
                             "source": sk_settings.get("time_offset_source", "settings")}
     out["kinematics"] = summary
