@@ -298,6 +298,12 @@ def static_reference_and_landmarks(trial, settings: Optional[dict] = None):
     return ref, rec["landmarks"]
 
 
+def _template_frames(template) -> int | None:
+    """The fewest static frames a side's foot template was built from; None without one."""
+    n = [int(tp["n_frames"]) for tp in (template or {}).values() if "n_frames" in tp]
+    return min(n) if n else None
+
+
 def _bone_lengths_from(static: dict):
     bl = static.get("bone_lengths_m")
     if not bl:
@@ -476,7 +482,8 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
         # how precise a landing's dorsiflexion at contact can be (one depth frame's bound) and was
         # measured to be on the virtual station, for this camera where it stands
         "contact_dorsiflexion_precision": contact_dorsiflexion_precision(
-            cam.T_lab_from_depth, cam.stereo_baseline_m, cam.depth_intrinsics.fx),
+            cam.T_lab_from_depth, cam.stereo_baseline_m, cam.depth_intrinsics.fx,
+            _template_frames(template or rec.get("foot_template"))),
         "filter": filter_summary(sk.fit, rec["residual_analysis_hz"], cutoff_from_setting="cutoff_hz" in s
                                  or "cutoff_hz" in s.get("fit", {})),
         "settings": {"lift": asdict(sk.lift), "fit": asdict(sk.fit), "refine": asdict(sk.refine),

@@ -72,23 +72,38 @@ def foot_pitch_bound_deg(distance_m: float) -> float:
 # (bench_skeleton.py --accuracy --cases cmj,dj --seeds 0,1,2 [--depth-baseline-mm B] [--distance-m D],
 # session 10, the current analysis with the landing rule it picks; MediaPipe; the legs with verdict
 # ok and a value; the RMS of the bench's printed per-leg values, 0.1 deg steps - the bench's own
-# full-precision summary line, added in session 11, reads 1.80 for the first row):
+# full-precision summary line, added in session 11, reads 1.80 for the first row), with the
+# default bench's static trial (1 s, 30 frames) as the foot template:
 # (horizontal distance m, stereo baseline m, RMS deg, legs)
 CONTACT_DF_RMS_MEASURED = ((2.5, 0.050, 1.79, 23), (2.5, 0.060, 1.71, 24), (2.5, 0.070, 2.10, 24),
                            (2.5, 0.095, 1.23, 24), (2.25, 0.050, 3.67, 21), (3.0, 0.050, 8.99, 20))
+# The same jump trials with other static trials' foot templates (session 12, D435 at 2.5 m: the
+# station-rates bench's static trial, 2 s = 60 frames, and its first / last 30 frames;
+# docs/SKELETON.md): the static trial's depth noise draw moves every contact value of the athlete.
+# (distance m, baseline m): (lowest RMS, highest RMS, templates) over the templates of >= 30 frames
+CONTACT_DF_RMS_OVER_STATIC_TRIALS = {(2.5, 0.050): (1.79, 2.50, 4)}
+# ... and from fewer static frames: a template from 15 frames (the first / last half of the
+# default static trial) gave 2.85 / 3.05 deg RMS on the same trials
+MEASURED_TEMPLATE_MIN_FRAMES = 30
+FEW_FRAMES_RMS_DEG = (15, 2.85, 3.05)
 BOUND_BASELINE_M = D435_STEREO_BASELINE_M   # the bound table's noise: the D435's baseline ...
 BOUND_DEPTH_FX_PX = D435_DEPTH_848x480.fx    # ... and its depth focal length at 848x480
 
 
-def contact_dorsiflexion_precision(T_lab_from_camera: np.ndarray, stereo_baseline_m, depth_fx_px: float) -> dict:
+def contact_dorsiflexion_precision(T_lab_from_camera: np.ndarray, stereo_baseline_m, depth_fx_px: float,
+                                   template_frames: int | None = None) -> dict:
     """How precise a landing's dorsiflexion at initial contact can be, and was measured to be, with
     this camera where it stands: {'single_frame_bound_deg': the bound of one depth frame's foot
     pitch (1 sigma; the table's, scaled by the depth noise, which is inversely proportional to the
     stereo baseline - bench_foot_registration.py --bound --depth-baseline-mm 95 gives 0.80 deg against
     1.52 at 50 mm), 'measured_rms_deg': the whole chain's RMS error on the virtual station at this
     set-up (None where none was measured within VALIDATED_WITHIN_M and 5 mm of baseline), 'measured_at':
-    that set-up, 'line': the sentence for the report}. A trial without
-    the baseline is taken as a D435's; a depth stream of another resolution gets no bound."""
+    that set-up, 'measured_over_static_trials': {'lowest_rms_deg', 'highest_rms_deg', 'templates'}
+    where the same trials were also measured with other static trials' foot templates (else None),
+    'template_frames': the static frames this trial's foot template was built from (given),
+    'line': the sentence for the report}. A trial without the baseline is taken as a D435's; a
+    depth stream of another resolution gets no bound. A foot template from fewer than
+    MEASURED_TEMPLATE_MIN_FRAMES static frames is named in the line, with what 15 frames gave."""
     dist = plate_distance_m(T_lab_from_camera)
     known = stereo_baseline_m is not None and float(stereo_baseline_m) > 0
     b = float(stereo_baseline_m) if known else BOUND_BASELINE_M
@@ -112,12 +127,25 @@ def contact_dorsiflexion_precision(T_lab_from_camera: np.ndarray, stereo_baselin
         line += (f"; measured through the whole chain on the virtual station at {measured[0]:g} m with a "
                  f"{measured[1] * 1000:.0f} mm baseline's depth noise: {measured[2]:.2f} deg RMS over "
                  f"{measured[3]} jump legs")
+        spread = CONTACT_DF_RMS_OVER_STATIC_TRIALS.get((measured[0], measured[1]))
+        if spread:
+            line += (f" ({spread[0]:.2f}-{spread[1]:.2f} with {spread[2]} static trials' foot templates of "
+                     f"{MEASURED_TEMPLATE_MIN_FRAMES}-60 frames)")
     else:
+        spread = None
         line += "; the whole chain's error was not measured at this set-up"
+    if template_frames is not None and int(template_frames) < MEASURED_TEMPLATE_MIN_FRAMES:
+        n, lo, hi = FEW_FRAMES_RMS_DEG
+        line += (f"; this trial's foot template was built from only {int(template_frames)} frames (measured with "
+                 f">= {MEASURED_TEMPLATE_MIN_FRAMES}; from {n} frames the same trials read {lo:.2f} / {hi:.2f} deg "
+                 f"RMS): a static trial of at least {MEASURED_TEMPLATE_MIN_FRAMES / 30.0:g} s at 30 fps is better")
     return {"single_frame_bound_deg": float(bound) if np.isfinite(bound) else None,
             "measured_rms_deg": measured[2] if measured else None,
             "measured_at": ({"distance_m": measured[0], "stereo_baseline_m": measured[1], "legs": measured[3]}
                             if measured else None),
+            "measured_over_static_trials": ({"lowest_rms_deg": spread[0], "highest_rms_deg": spread[1],
+                                             "templates": spread[2]} if spread else None),
+            "template_frames": None if template_frames is None else int(template_frames),
             "line": line}
 
 

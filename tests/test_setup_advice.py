@@ -54,6 +54,16 @@ def test_the_contact_precision_states_only_what_was_measured_for_this_camera():
     assert ref["measured_rms_deg"] == 1.79 and ref["measured_at"] == {"distance_m": 2.5, "stereo_baseline_m": 0.05,
                                                                       "legs": 23}
     assert "+-1.5 deg at best" in ref["line"] and "1.79 deg RMS over 23 jump legs" in ref["line"]
+    # the same trials with other static trials' templates (session 12), named beside it
+    assert ref["measured_over_static_trials"] == {"lowest_rms_deg": 1.79, "highest_rms_deg": 2.50, "templates": 4}
+    assert "(1.79-2.50 with 4 static trials' foot templates of 30-60 frames)" in ref["line"]
+    assert ref["template_frames"] is None and "built from only" not in ref["line"]
+    # a template from fewer static frames than measured with: the line says so, with what 15 gave
+    few = contact_dorsiflexion_precision(standard_camera_pose("front", distance_m=2.5), 0.050, fx, template_frames=15)
+    assert few["template_frames"] == 15 and few["measured_rms_deg"] == 1.79
+    assert "built from only 15 frames" in few["line"] and "2.85 / 3.05 deg RMS" in few["line"]
+    enough = contact_dorsiflexion_precision(standard_camera_pose("front", distance_m=2.5), 0.050, fx, template_frames=30)
+    assert "built from only" not in enough["line"]
     # a trial without the baseline: the D435's, and it says so
     unknown = contact_dorsiflexion_precision(standard_camera_pose("45", distance_m=2.5), None, fx)
     assert unknown["measured_rms_deg"] == 1.79 and "not recorded: a D435's assumed" in unknown["line"]
@@ -66,6 +76,7 @@ def test_the_contact_precision_states_only_what_was_measured_for_this_camera():
     # a baseline no run had: the bound, scaled; no measured figure
     b80 = contact_dorsiflexion_precision(standard_camera_pose("front", distance_m=2.5), 0.080, fx)
     assert b80["single_frame_bound_deg"] == pytest.approx(1.52 * 50 / 80) and b80["measured_rms_deg"] is None
+    assert b80["measured_over_static_trials"] is None
     # another depth resolution: the bound was not computed for it
     hd = contact_dorsiflexion_precision(standard_camera_pose("front", distance_m=2.5), 0.050, 640.0)
     assert hd["single_frame_bound_deg"] is None and hd["measured_rms_deg"] is None
