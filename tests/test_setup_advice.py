@@ -61,7 +61,7 @@ def test_the_contact_precision_states_only_what_was_measured_for_this_camera():
     # a template from fewer static frames than measured with: the line says so, with what 15 gave
     few = contact_dorsiflexion_precision(standard_camera_pose("front", distance_m=2.5), 0.050, fx, template_frames=15)
     assert few["template_frames"] == 15 and few["measured_rms_deg"] == 1.79
-    assert "built from only 15 frames" in few["line"] and "2.85 / 3.05 deg RMS" in few["line"]
+    assert "built from only 15 frames" in few["line"] and "2.86 / 3.04 deg RMS" in few["line"]
     enough = contact_dorsiflexion_precision(standard_camera_pose("front", distance_m=2.5), 0.050, fx, template_frames=30)
     assert "built from only" not in enough["line"]
     # a trial without the baseline: the D435's, and it says so
