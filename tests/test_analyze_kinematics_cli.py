@@ -51,10 +51,10 @@ def test_analyze_json_has_left_and_right_per_rep(tmp_path):
     assert cp["single_frame_bound_deg"] == pytest.approx(foot_pitch_bound_deg(setup["plate_distance_m"]))
     assert setup["within"] and cp["measured_rms_deg"] == 1.79 and cp["measured_at"]["stereo_baseline_m"] == 0.05
     # its foot template: the 1.5 s static trial's frames at 30 fps, enough (>= 30, as measured)
-    assert 45 <= cp["template_frames"] <= 46 and cp["measured_over_static_trials"]["templates"] == 4
+    assert 45 <= cp["template_frames"] <= 46 and cp["measured_over_static_trials"]["templates"] == 6
     text = _station("analyze", str(cmj), "--no-write")
     assert "DF@IC precision: one depth frame reads a landing foot's pitch to +-1.5 deg" in text.stdout, text.stdout
-    assert "with 4 static trials' foot templates" in text.stdout and "built from only" not in text.stdout
+    assert "with 6 static trials' foot templates" in text.stdout and "built from only" not in text.stdout
     # without a static trial beside it the template comes from the trial's first 0.5 s (15-16
     # frames): fewer than the figures were measured with, and the line says so
     alone = tmp_path / "alone"
