@@ -483,7 +483,7 @@ def analyze_skeleton(trial, settings: Optional[dict], force_events: Optional[dic
         # measured to be on the virtual station, for this camera where it stands
         "contact_dorsiflexion_precision": contact_dorsiflexion_precision(
             cam.T_lab_from_depth, cam.stereo_baseline_m, cam.depth_intrinsics.fx,
-            _template_frames(template or rec.get("foot_template"))),
+            _template_frames(rec["foot_template"])),
         "filter": filter_summary(sk.fit, rec["residual_analysis_hz"], cutoff_from_setting="cutoff_hz" in s
                                  or "cutoff_hz" in s.get("fit", {})),
         "settings": {"lift": asdict(sk.lift), "fit": asdict(sk.fit), "refine": asdict(sk.refine),

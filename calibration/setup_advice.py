@@ -79,14 +79,15 @@ CONTACT_DF_RMS_MEASURED = ((2.5, 0.050, 1.79, 23), (2.5, 0.060, 1.71, 24), (2.5,
                            (2.5, 0.095, 1.23, 24), (2.25, 0.050, 3.67, 21), (3.0, 0.050, 8.99, 20))
 # The same jump trials with other static trials' foot templates (session 12, D435 at 2.5 m: the
 # station-rates bench's static trial, 2 s = 60 frames, its first / last 30 frames and its even /
-# odd frames;
-# docs/SKELETON.md): the static trial's depth noise draw moves every contact value of the athlete.
-# (distance m, baseline m): (lowest RMS, highest RMS, templates) over the templates of >= 30 frames
+# odd frames; docs/SKELETON.md): the static trial's depth noise draw moves every contact value of
+# the athlete. (distance m, baseline m): (lowest RMS, highest RMS, templates), over templates of
+# MEASURED_TEMPLATE_FRAMES static colour frames at MEASURED_STATIC_FPS
 CONTACT_DF_RMS_OVER_STATIC_TRIALS = {(2.5, 0.050): (1.79, 2.93, 6)}
+MEASURED_TEMPLATE_FRAMES = (30, 60)
+MEASURED_STATIC_FPS = 30.0
 # ... and from fewer static frames: a template from 15 frames (the first / last half of the
 # default static trial) gave 2.86 / 3.04 deg RMS on the same trials (both: the RMS of the
 # bench's printed per-leg values, as in the table above)
-MEASURED_TEMPLATE_MIN_FRAMES = 30
 FEW_FRAMES_RMS_DEG = (15, 2.86, 3.04)
 BOUND_BASELINE_M = D435_STEREO_BASELINE_M   # the bound table's noise: the D435's baseline ...
 BOUND_DEPTH_FX_PX = D435_DEPTH_848x480.fx    # ... and its depth focal length at 848x480
@@ -105,8 +106,9 @@ def contact_dorsiflexion_precision(T_lab_from_camera: np.ndarray, stereo_baselin
     'template_frames': the static frames this trial's foot template was built from (given),
     'line': the sentence for the report}. A trial without the baseline is taken as a D435's; a
     depth stream of another resolution gets no bound. A foot template from fewer than
-    MEASURED_TEMPLATE_MIN_FRAMES static frames is named in the line, with what 15 frames gave."""
+    MEASURED_TEMPLATE_FRAMES[0] frames is named in the line, with what 15 frames gave."""
     dist = plate_distance_m(T_lab_from_camera)
+    fewest = MEASURED_TEMPLATE_FRAMES[0]
     known = stereo_baseline_m is not None and float(stereo_baseline_m) > 0
     b = float(stereo_baseline_m) if known else BOUND_BASELINE_M
     same_fx = abs(float(depth_fx_px) / BOUND_DEPTH_FX_PX - 1.0) < 0.02
@@ -132,15 +134,15 @@ def contact_dorsiflexion_precision(T_lab_from_camera: np.ndarray, stereo_baselin
         spread = CONTACT_DF_RMS_OVER_STATIC_TRIALS.get((measured[0], measured[1]))
         if spread:
             line += (f" ({spread[0]:.2f}-{spread[1]:.2f} with {spread[2]} static trials' foot templates of "
-                     f"{MEASURED_TEMPLATE_MIN_FRAMES}-60 frames)")
+                     f"{fewest}-{MEASURED_TEMPLATE_FRAMES[1]} frames)")
     else:
         spread = None
         line += "; the whole chain's error was not measured at this set-up"
-    if template_frames is not None and int(template_frames) < MEASURED_TEMPLATE_MIN_FRAMES:
+    if template_frames is not None and int(template_frames) < fewest:
         n, lo, hi = FEW_FRAMES_RMS_DEG
         line += (f"; this trial's foot template was built from only {int(template_frames)} frames (measured with "
-                 f">= {MEASURED_TEMPLATE_MIN_FRAMES}; from {n} frames the same trials read {lo:.2f} / {hi:.2f} deg "
-                 f"RMS): a static trial of at least {MEASURED_TEMPLATE_MIN_FRAMES / 30.0:g} s at 30 fps is better")
+                 f">= {fewest}; from {n} frames the same trials read {lo:.2f} / {hi:.2f} deg RMS): a static "
+                 f"trial of at least {fewest / MEASURED_STATIC_FPS:g} s at {MEASURED_STATIC_FPS:g} fps is better")
     return {"single_frame_bound_deg": float(bound) if np.isfinite(bound) else None,
             "measured_rms_deg": measured[2] if measured else None,
             "measured_at": ({"distance_m": measured[0], "stereo_baseline_m": measured[1], "legs": measured[3]}
